@@ -1,0 +1,260 @@
+"""Fetching feeds over HTTP. The only module that touches httpx (and, beneath it, aiohttp).
+
+httpx's API is the product's choice, but its own connection pool degrades badly under high
+concurrency (encode/httpx#3215), so the client runs on httpx-aiohttp's transport. That also
+gives the SSRF guard a place to live: aiohttp asks our resolver for every connection, so the
+resolved address is checked at connect time, on the first request and on every redirect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from httpx_aiohttp import AiohttpTransport
+
+from aggregator import PRODUCT_URL, __version__
+from aggregator.errors import BlockedAddress, BodyTooLarge, FetchError, HTTPStatusError
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = f"Biowire/{__version__} (+{PRODUCT_URL}; feed aggregator)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
+    " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How long and how much one fetch may take."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    concurrency: int = 64
+    allow_private_networks: bool = False
+    user_agent: str = USER_AGENT
+
+
+@dataclass
+class FetchResult:
+    status: int
+    final_url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    # Set when every hop to the final URL was a permanent redirect (301/308).
+    moved_permanently_to: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, multicast, reserved and unspecified."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves names, then refuses any address that is not public (the SSRF guard)."""
+
+    def __init__(self) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._inner.resolve(host, port, family)
+        allowed = [a for a in answers if is_public_address(a["host"])]
+        if not allowed:
+            raise BlockedAddress(
+                f"{host} resolves to a private or reserved address "
+                f"({answers[0]['host'] if answers else 'none'}); "
+                "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
+            )
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def build_client(options: ClientOptions) -> httpx.AsyncClient:
+    """The one client a poll run shares; the caller closes it."""
+
+    def make_session() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=options.concurrency,
+            limit_per_host=0,  # per-host politeness is the poller's job, with its semaphores
+            resolver=None if options.allow_private_networks else GuardedResolver(),
+            ttl_dns_cache=300,
+        )
+        return aiohttp.ClientSession(connector=connector)
+
+    transport = AiohttpTransport(client=make_session)
+    client = httpx.AsyncClient(
+        transport=transport,
+        headers={"User-Agent": options.user_agent, "Accept": ACCEPT},
+        follow_redirects=False,
+    )
+    # Literal IP hosts never reach the resolver, so the guard checks them before sending.
+    if not options.allow_private_networks:
+        client.event_hooks["request"].append(_refuse_private_literal)
+    return client
+
+
+async def _refuse_private_literal(request: httpx.Request) -> None:
+    host = request.url.host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not is_public_address(host):
+        raise BlockedAddress(
+            f"{host} is a private or reserved address; "
+            "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
+        )
+
+
+async def fetch_feed(
+    client: httpx.AsyncClient,
+    url: str,
+    limits: FetchLimits,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
+    """GET `url` conditionally, following at most `limits.max_redirects` redirects.
+
+    Returns any 2xx or 304; raises `FetchError` (with a readable message) for everything else.
+    """
+    try:
+        async with asyncio.timeout(limits.total_timeout):
+            return await _fetch(client, url, limits, etag, last_modified)
+    except TimeoutError as exc:
+        raise FetchError(f"no complete answer within {limits.total_timeout:g} s") from exc
+    except httpx.TimeoutException as exc:
+        raise FetchError(f"timed out: {exc or type(exc).__name__}") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError(
+            f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise FetchError(f"connection failed: {exc}") from exc
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    limits: FetchLimits,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchResult:
+    timeout = httpx.Timeout(
+        connect=limits.connect_timeout, read=limits.read_timeout, write=10.0,
+        pool=limits.total_timeout,
+    )  # fmt: skip
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+
+    current = url
+    all_permanent = True
+    for _hop in range(limits.max_redirects + 1):
+        _check_scheme(current)
+        request = client.build_request("GET", current, headers=headers, timeout=timeout)
+        response = await client.send(request, stream=True)
+        try:
+            if response.status_code in REDIRECT_STATUSES:
+                location = response.headers.get("location")
+                if not location:
+                    raise HTTPStatusError(response.status_code, "redirect without a Location")
+                all_permanent = all_permanent and response.status_code in (301, 308)
+                current = urljoin(current, location)
+                continue
+            result = FetchResult(
+                status=response.status_code,
+                final_url=current,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                moved_permanently_to=current if all_permanent and current != url else None,
+            )
+            if response.status_code == 304:
+                return result
+            if response.status_code >= 400:
+                raise HTTPStatusError(
+                    response.status_code,
+                    f"HTTP {response.status_code} {response.reason_phrase}".strip(),
+                    retry_after=retry_after_seconds(result.headers),
+                )
+            result.body = await _read_limited(response, limits.max_body_bytes)
+            return result
+        finally:
+            await response.aclose()
+    raise FetchError(f"more than {limits.max_redirects} redirects (last to {current})")
+
+
+def _check_scheme(url: str) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"unsupported URL scheme {scheme or '(none)'!r}: only http and https")
+
+
+async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
+    """Read the decoded body, stopping as soon as it passes `max_bytes` (a gzip bomb
+    inflates chunk by chunk, so it is cut off at the limit, not after)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyTooLarge(f"body larger than {max_bytes:,} bytes (after decompression)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(headers: dict[str, str], now: datetime | None = None) -> int | None:
+    """Retry-After as seconds from now (RFC 9110 §10.2.3: delay-seconds or an HTTP-date)."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    return _seconds_until(value, now)
+
+
+def cache_lifetime_seconds(headers: dict[str, str], now: datetime | None = None) -> int | None:
+    """How long the server says the response stays fresh: max-age, else Expires."""
+    for directive in headers.get("cache-control", "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and value.strip('"').isdigit():
+            return int(value.strip('"'))
+    expires = headers.get("expires")
+    return _seconds_until(expires, now) if expires else None
+
+
+def _seconds_until(http_date: str, now: datetime | None) -> int | None:
+    try:
+        moment = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = (moment - (now or datetime.now(UTC))).total_seconds()
+    return max(0, int(delta))

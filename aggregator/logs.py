@@ -1,0 +1,36 @@
+"""Structured log lines: the message, then every `extra` field as key=value."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname.lower()} "
+        base += f"{record.name} {record.getMessage()}"
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        pairs = " ".join(
+            f"{key}={_quote(value)}" for key, value in fields.items() if value is not None
+        )
+        line = f"{base} {pairs}" if pairs else base
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _quote(value: object) -> str:
+    text = str(value)
+    return f'"{text}"' if not text or any(c.isspace() or c in '"=' for c in text) else text
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger("biowire")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False

@@ -1,0 +1,171 @@
+"""Turning a fetched body into normalised entries. The only module that touches feedparser.
+
+`parse_feed(url, body, headers)` either returns a `ParsedFeed` or raises `ParseError` with a
+sentence a person can act on; it never returns feedparser's own structures.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from aggregator.errors import ParseError
+from aggregator.sanitize import html_to_text, sanitize_html
+from aggregator.urls import canonical_url
+
+# Seconds per `sy:updatePeriod` unit (RSS 1.0 Syndication module).
+_SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
+               "yearly": 31536000}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    guid: str
+    dedup_key: str
+    url: str | None
+    title: str
+    author: str | None
+    summary_html: str
+    content_html: str
+    text: str
+    categories: tuple[str, ...]
+    published_at: datetime
+    updated_at: datetime | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    site_url: str | None
+    entries: list[ParsedEntry] = field(default_factory=list)
+    # The publisher's own hint of how often to poll, in seconds (RSS <ttl>, sy:update*).
+    suggested_interval: int | None = None
+    # feedparser's complaint about a feed it could still read, kept for the source's record.
+    warning: str | None = None
+
+
+def parse_feed(
+    url: str, body: bytes, headers: dict[str, str] | None = None, now: datetime | None = None
+) -> ParsedFeed:
+    """Parse `body` fetched from `url`. HTTP headers let feedparser pick the right charset."""
+    now = now or datetime.now(UTC)
+    if not body.strip():
+        raise ParseError("the server returned an empty body")
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    response_headers.setdefault("content-location", url)
+    result = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
+    if not result.get("version") and not result.entries:
+        raise ParseError(_explain_unreadable(result, body))
+
+    feed = result.feed
+    entries = []
+    for raw in result.entries:
+        entry = _normalise_entry(raw, url, now)
+        if entry is not None:
+            entries.append(entry)
+    warning = None
+    if result.get("bozo"):
+        warning = f"feed is not well-formed but was read: {result.get('bozo_exception')}"
+    return ParsedFeed(
+        title=_plain(feed.get("title")) or None,
+        site_url=feed.get("link") or None,
+        entries=entries,
+        suggested_interval=_suggested_interval(feed),
+        warning=warning,
+    )
+
+
+def _explain_unreadable(result: Any, body: bytes) -> str:
+    head = body.lstrip()[:512].lower()
+    if head.startswith(b"<!doctype html") or b"<html" in head:
+        return "the server returned an HTML page, not a feed"
+    reason = result.get("bozo_exception")
+    return (
+        f"not a readable RSS, Atom or JSON feed ({reason})"
+        if reason
+        else ("not a readable RSS, Atom or JSON feed")
+    )
+
+
+def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | None:
+    title = _plain(raw.get("title"))
+    link = raw.get("link") or ""
+    url = canonical_url(link) if link else None
+    summary_html = sanitize_html(raw.get("summary") or "")
+    content_html = ""
+    for content in raw.get("content") or []:
+        if content.get("value"):
+            content_html = sanitize_html(content["value"])
+            break
+    if summary_html == content_html:
+        content_html = ""
+    text = html_to_text(content_html or summary_html)
+    if not title:
+        # Title-less items (common in microblog-style feeds) take their opening words.
+        title = text[:120].rsplit(" ", 1)[0] + "…" if len(text) > 120 else text
+    if not title and not url:
+        return None
+
+    published = _timestamp(raw.get("published_parsed")) or _timestamp(raw.get("updated_parsed"))
+    updated = _timestamp(raw.get("updated_parsed"))
+    published = min(published or now, now)
+    updated = min(updated, now) if updated else None
+
+    guid = (raw.get("id") or link or "").strip()
+    date_key = published.isoformat() if raw.get("published_parsed") else ""
+    fallback = "sha256:" + _digest(title, date_key)
+    dedup_key = url or fallback
+    categories = tuple(
+        dict.fromkeys(_plain(tag.get("term") or tag.get("label")) for tag in raw.get("tags") or [])
+    )
+    return ParsedEntry(
+        guid=guid[:2048] or fallback,
+        dedup_key=dedup_key[:2048],
+        url=url,
+        title=title[:2000],
+        author=(_plain(raw.get("author")) or None),
+        summary_html=summary_html,
+        content_html=content_html,
+        text=text,
+        categories=tuple(c for c in categories if c),
+        published_at=published,
+        updated_at=updated,
+        content_hash=_digest(title, summary_html, content_html),
+    )
+
+
+def _plain(value: Any) -> str:
+    return html_to_text(str(value)) if value else ""
+
+
+def _timestamp(parsed: time.struct_time | None) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _suggested_interval(feed: Any) -> int | None:
+    hints: list[int] = []
+    ttl = feed.get("ttl")
+    if ttl and str(ttl).strip().isdigit():
+        hints.append(int(str(ttl).strip()) * 60)
+    period = str(feed.get("sy_updateperiod") or "").strip().lower()
+    if period in _SY_PERIODS:
+        frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+        per_period = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        hints.append(_SY_PERIODS[period] // per_period)
+    return max(hints) if hints else None

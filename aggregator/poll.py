@@ -1,0 +1,333 @@
+"""Polling: refresh every due source, concurrently, each refresh its own transaction.
+
+`refresh_source` tells one source's story from top to bottom; `poll` runs many of them under
+a global and a per-host concurrency limit, fetching on the event loop, parsing in an
+executor (a process pool in production) and writing through one database thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from aggregator.errors import BiowireError, FetchError, HTTPStatusError, ParseError
+from aggregator.fetch import (
+    FetchLimits,
+    FetchResult,
+    cache_lifetime_seconds,
+    fetch_feed,
+)
+from aggregator.parse import ParsedFeed, parse_feed
+from aggregator.schedule import (
+    ScheduleBounds,
+    interval_after_failure,
+    interval_after_success,
+    next_poll,
+)
+from aggregator.store import store_entries
+from models import Source, session_scope
+
+log = logging.getLogger("biowire.poll")
+
+
+@dataclass(frozen=True)
+class PollOptions:
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    bounds: ScheduleBounds = field(default_factory=ScheduleBounds)
+    concurrency: int = 64
+    per_host_concurrency: int = 4
+    max_consecutive_failures: int = 10
+
+
+@dataclass(frozen=True)
+class SourceSnapshot:
+    """What a refresh needs to know about its source, read before the fetch starts."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    consecutive_failures: int
+
+
+@dataclass
+class RefreshOutcome:
+    source_id: int
+    url: str
+    status: int | None = None
+    new_articles: int = 0
+    bytes: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    unchanged: bool = False
+    new_article_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PollSummary:
+    outcomes: list[RefreshOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def new_articles(self) -> int:
+        return sum(o.new_articles for o in self.outcomes)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for o in self.outcomes if o.error)
+
+
+def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
+    query = select(Source).where(Source.disabled_at.is_(None)).order_by(Source.id)
+    if not everything:
+        query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+    return [
+        SourceSnapshot(s.id, s.url, s.etag, s.last_modified, s.body_hash, s.consecutive_failures)
+        for s in session.scalars(query)
+    ]
+
+
+async def poll(
+    factory: sessionmaker[Session],
+    client: httpx.AsyncClient,
+    options: PollOptions,
+    everything: bool = False,
+    parse_executor: Executor | None = None,
+    on_outcome: Callable[[RefreshOutcome], None] | None = None,
+) -> PollSummary:
+    """Refresh every due source (every enabled one with `everything`) once."""
+    started = time.perf_counter()
+    with session_scope(factory) as session:
+        sources = due_sources(session, datetime.now(UTC), everything)
+    overall = asyncio.Semaphore(options.concurrency)
+    per_host: dict[str, asyncio.Semaphore] = defaultdict(
+        lambda: asyncio.Semaphore(options.per_host_concurrency)
+    )
+    # SQLite has one writer: funnelling writes through one thread keeps them in order and
+    # lets fetching carry on while a refresh is stored.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="biowire-db")
+    summary = PollSummary()
+
+    async def run(source: SourceSnapshot) -> None:
+        host = (urlsplit(source.url).hostname or "").lower()
+        async with overall, per_host[host]:
+            outcome = await refresh_source(factory, client, source, options, parse_executor, writer)
+        summary.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+
+    try:
+        await asyncio.gather(*(run(source) for source in sources))
+    finally:
+        writer.shutdown(wait=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def refresh_source(
+    factory: sessionmaker[Session],
+    client: httpx.AsyncClient,
+    source: SourceSnapshot,
+    options: PollOptions,
+    parse_executor: Executor | None = None,
+    writer: Executor | None = None,
+) -> RefreshOutcome:
+    """Fetch (conditionally), parse, store and schedule one source. Never raises for the
+    source's own faults: they are recorded on the source and returned in the outcome."""
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    outcome = RefreshOutcome(source.id, source.url)
+
+    def finish(write: Callable[[Session, datetime], None]) -> asyncio.Future[None]:
+        def transaction() -> None:
+            with session_scope(factory) as session:
+                write(session, datetime.now(UTC))
+
+        return loop.run_in_executor(writer, transaction)
+
+    try:
+        response = await fetch_feed(
+            client, source.url, options.limits, source.etag, source.last_modified
+        )
+    except FetchError as error:
+        outcome.status = getattr(error, "status", None)
+        outcome.error = str(error)
+        fetch_failure: BiowireError = error
+        await finish(lambda s, now: _record_failure(s, source, fetch_failure, None, options, now))
+        return _done(outcome, started)
+
+    outcome.status = response.status
+    outcome.bytes = len(response.body)
+    body_hash = hashlib.sha256(response.body).hexdigest() if response.body else None
+    if response.not_modified or (body_hash and body_hash == source.body_hash):
+        # RFC 9110 §15.4.5: 304 means our copy is current; an identical body means the same.
+        outcome.unchanged = True
+        await finish(lambda s, now: _record_unchanged(s, source, response, options, now))
+        return _done(outcome, started)
+
+    try:
+        parsed = await loop.run_in_executor(
+            parse_executor, parse_feed, response.final_url, response.body, response.headers
+        )
+    except ParseError as error:
+        outcome.error = str(error)
+        parse_failure: BiowireError = error
+        await finish(
+            lambda s, now: _record_failure(s, source, parse_failure, response, options, now)
+        )
+        return _done(outcome, started)
+
+    def store(session: Session, now: datetime) -> None:
+        stored = store_entries(session, source.id, parsed.entries, now)
+        outcome.new_articles = stored.new
+        outcome.new_article_ids = stored.new_article_ids
+        _record_success(session, source, response, parsed, body_hash, stored.new, options, now)
+
+    try:
+        await finish(store)
+    except BiowireError as error:  # pragma: no cover - storage faults are bugs, but contained
+        outcome.error = f"could not store entries: {error}"
+    return _done(outcome, started)
+
+
+def _done(outcome: RefreshOutcome, started: float) -> RefreshOutcome:
+    outcome.seconds = time.perf_counter() - started
+    log.info(
+        "refreshed source",
+        extra={
+            "source": outcome.url, "status": outcome.status, "bytes": outcome.bytes,
+            "new_articles": outcome.new_articles, "duration_ms": round(outcome.seconds * 1000),
+            "error": outcome.error,
+        },
+    )  # fmt: skip
+    return outcome
+
+
+def _server_min_interval(response: FetchResult, parsed: ParsedFeed | None, now: datetime) -> int:
+    hints = [cache_lifetime_seconds(response.headers, now) or 0]
+    if parsed and parsed.suggested_interval:
+        hints.append(parsed.suggested_interval)
+    return max(hints)
+
+
+def _record_success(
+    session: Session,
+    snapshot: SourceSnapshot,
+    response: FetchResult,
+    parsed: ParsedFeed,
+    body_hash: str | None,
+    new_articles: int,
+    options: PollOptions,
+    now: datetime,
+) -> None:
+    source = session.get_one(Source, snapshot.id)
+    if parsed.title and not source.title:
+        source.title = parsed.title[:500]
+    if parsed.site_url:
+        source.site_url = parsed.site_url[:2048]
+    if response.moved_permanently_to:
+        _move(session, source, response.moved_permanently_to)
+    source.etag = response.headers.get("etag")
+    source.last_modified = response.headers.get("last-modified")
+    source.body_hash = body_hash
+    source.last_status = response.status
+    source.last_polled_at = now
+    source.last_new_articles = new_articles
+    source.consecutive_failures = 0
+    source.last_error = parsed.warning
+    source.last_error_at = now if parsed.warning else None
+    interval = interval_after_success(
+        [e.published_at for e in parsed.entries],
+        options.bounds,
+        _server_min_interval(response, parsed, now),
+    )
+    source.poll_interval_seconds = interval
+    source.next_poll_at = next_poll(now, interval)
+
+
+def _record_unchanged(
+    session: Session,
+    snapshot: SourceSnapshot,
+    response: FetchResult,
+    options: PollOptions,
+    now: datetime,
+) -> None:
+    source = session.get_one(Source, snapshot.id)
+    if response.moved_permanently_to:
+        _move(session, source, response.moved_permanently_to)
+    # A 304 may carry a fresh validator; keep the old one if it does not.
+    source.etag = response.headers.get("etag", source.etag)
+    source.last_modified = response.headers.get("last-modified", source.last_modified)
+    source.last_status = response.status
+    source.last_polled_at = now
+    source.last_new_articles = 0
+    source.consecutive_failures = 0
+    source.last_error = None
+    source.last_error_at = None
+    interval = max(
+        source.poll_interval_seconds or options.bounds.min_interval,
+        _server_min_interval(response, None, now),
+    )
+    source.next_poll_at = next_poll(now, interval)
+
+
+def _record_failure(
+    session: Session,
+    snapshot: SourceSnapshot,
+    error: BiowireError,
+    response: FetchResult | None,
+    options: PollOptions,
+    now: datetime,
+) -> None:
+    source = session.get_one(Source, snapshot.id)
+    status = error.status if isinstance(error, HTTPStatusError) else None
+    source.last_status = status or (response.status if response else None)
+    source.last_polled_at = now
+    source.last_new_articles = 0
+    source.last_error = str(error)
+    source.last_error_at = now
+    source.consecutive_failures = (source.consecutive_failures or 0) + 1
+    retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+    if status == 410:
+        # RFC 9110 §15.5.11: gone for good; polling again would only bother the server.
+        source.disabled_at = now
+        source.disabled_reason = "the server says the feed is gone (HTTP 410)"
+    elif source.consecutive_failures >= options.max_consecutive_failures:
+        source.disabled_at = now
+        source.disabled_reason = (
+            f"disabled after {source.consecutive_failures} consecutive failures; last: {error}"
+        )
+    interval = interval_after_failure(source.consecutive_failures, options.bounds, retry_after)
+    source.poll_interval_seconds = interval
+    source.next_poll_at = next_poll(now, interval)
+
+
+def _move(session: Session, source: Source, new_url: str) -> None:
+    """Follow a permanent redirect, unless another source already has that URL."""
+    taken = session.scalar(select(Source.id).where(Source.url == new_url, Source.id != source.id))
+    if taken is None:
+        source.url = new_url
+
+
+def schedule_now(session: Session, source_ids: list[int] | None = None) -> None:
+    query = select(Source)
+    if source_ids:
+        query = query.where(Source.id.in_(source_ids))
+    for source in session.scalars(query):
+        source.next_poll_at = datetime.now(UTC) - timedelta(seconds=1)
+
+
+__all__ = ["PollOptions", "PollSummary", "RefreshOutcome", "poll", "refresh_source"]

@@ -1,0 +1,89 @@
+"""HTML from feeds is untrusted: everything stored passes this allow-list (nh3, a binding
+to the Rust `ammonia` sanitiser), and plain text for search and classification is derived
+from the cleaned markup."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl",
+        "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+        "iframe", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span",
+        "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u",
+        "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "iframe": {"src", "width", "height", "allowfullscreen"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+# Embedded players worth keeping; an iframe from anywhere else is dropped with its content.
+TRUSTED_IFRAME_HOSTS = frozenset(
+    {"www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com"}
+)
+_IFRAME = re.compile(r"<iframe\b[^>]*>.*?</iframe\s*>|<iframe\b[^>]*/?>", re.I | re.S)
+_IFRAME_SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+_BLOCK_BOUNDARY = re.compile(
+    r"<(?:br|hr|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?blockquote)\b[^>]*>", re.I
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _drop_untrusted_iframes(markup: str) -> str:
+    def keep_if_trusted(match: re.Match[str]) -> str:
+        src = _IFRAME_SRC.search(match.group(0))
+        host = urlsplit(src.group(1)).hostname if src else None
+        return match.group(0) if host in TRUSTED_IFRAME_HOSTS else ""
+
+    return _IFRAME.sub(keep_if_trusted, markup)
+
+
+def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
+    # A 1x1 image is a tracking pixel, not content.
+    if element == "img" and attribute in {"width", "height"} and value.strip() in {"0", "1"}:
+        return None
+    return value
+
+
+def _is_tracking_pixel(tag: str) -> bool:
+    dims = dict(re.findall(r"""\b(width|height)\s*=\s*["']?(\d+)""", tag, re.I))
+    return bool(dims) and all(v in {"0", "1"} for v in dims.values())
+
+
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+
+
+def sanitize_html(markup: str) -> str:
+    """Allow-listed HTML: no scripts, event handlers, javascript: URLs, foreign iframes or
+    tracking pixels. Links get rel="noopener noreferrer nofollow"."""
+    if not markup:
+        return ""
+    markup = _drop_untrusted_iframes(markup)
+    markup = _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), markup)
+    return nh3.clean(
+        markup,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_filter_attribute,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    ).strip()
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text of a fragment: tags removed, entities decoded, spaces collapsed."""
+    if not markup:
+        return ""
+    spaced = _BLOCK_BOUNDARY.sub(" ", markup)
+    stripped = nh3.clean(spaced, tags=set(), attributes={})
+    return _WHITESPACE.sub(" ", html.unescape(stripped)).strip()

@@ -1,0 +1,121 @@
+"""Use cases shared by the CLI and the server: open the database, poll, classify.
+
+Each function takes the settings and builds what it needs, so the CLI stays a thin shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from aggregator.database import require_current_schema, upgrade_database
+from aggregator.fetch import ClientOptions, FetchLimits, build_client
+from aggregator.poll import PollOptions, PollSummary, RefreshOutcome, poll
+from aggregator.schedule import ScheduleBounds
+from aggregator.settings import Settings
+from aggregator.tagging import classify_pending, ensure_model
+from aggregator.taxonomy import default_taxonomy, sync_topics
+from models import make_engine, make_session_factory, session_scope
+
+log = logging.getLogger("biowire.service")
+
+
+@dataclass
+class Database:
+    engine: Engine
+    factory: sessionmaker[Session]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(settings: Settings, migrate: bool = False) -> Database:
+    """Connect; with `migrate`, bring the schema to head first, else insist it is there."""
+    if migrate:
+        upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    require_current_schema(engine)
+    database = Database(engine, make_session_factory(engine))
+    with session_scope(database.factory) as session:
+        sync_topics(session, default_taxonomy())
+    return database
+
+
+def poll_options(settings: Settings) -> PollOptions:
+    return PollOptions(
+        limits=FetchLimits(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            total_timeout=settings.total_timeout,
+            max_body_bytes=settings.max_body_bytes,
+            max_redirects=settings.max_redirects,
+        ),
+        bounds=ScheduleBounds(settings.min_poll_interval, settings.max_poll_interval),
+        concurrency=settings.concurrency,
+        per_host_concurrency=settings.per_host_concurrency,
+        max_consecutive_failures=settings.max_consecutive_failures,
+    )
+
+
+def parse_pool() -> Executor:
+    """Parsing is CPU work: a process per core keeps it off the event loop and uses them all."""
+    return ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+
+
+async def poll_once(
+    settings: Settings,
+    database: Database,
+    everything: bool = False,
+    on_outcome: Callable[[RefreshOutcome], None] | None = None,
+    parse_executor: Executor | None = None,
+) -> PollSummary:
+    client = build_client(
+        ClientOptions(
+            concurrency=settings.concurrency,
+            allow_private_networks=settings.allow_private_networks,
+        )
+    )
+    try:
+        return await poll(
+            database.factory,
+            client,
+            poll_options(settings),
+            everything=everything,
+            parse_executor=parse_executor,
+            on_outcome=on_outcome,
+        )
+    finally:
+        await client.aclose()
+
+
+def classify_new(database: Database, on_batch: Callable[[int], None] | None = None) -> int:
+    """Tag every article the active model has not seen (training one on first use)."""
+    with session_scope(database.factory) as session:
+        model, classifier = ensure_model(session, default_taxonomy())
+        return classify_pending(session, model, classifier, on_batch=on_batch)
+
+
+async def poll_forever(settings: Settings, database: Database) -> None:
+    """Poll what is due every `scheduler_tick` seconds until cancelled."""
+    while True:
+        try:
+            summary = await poll_once(settings, database)
+            tagged = await asyncio.to_thread(classify_new, database) if summary.outcomes else 0
+            if summary.outcomes:
+                log.info(
+                    "poll cycle",
+                    extra={"sources": len(summary.outcomes), "new_articles": summary.new_articles,
+                           "errors": summary.errors, "tagged": tagged},
+                )  # fmt: skip
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bad cycle must not stop the schedule
+            log.exception("poll cycle failed")
+        await asyncio.sleep(settings.scheduler_tick)

@@ -1,0 +1,62 @@
+"""Every setting Biowire reads, from `BIOWIRE_*` environment variables (or a `.env` file).
+
+Read through `get_settings()`, which is cached; tests clear the cache after changing the
+environment. Nothing reads settings at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BIOWIRE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./biowire.db", description="SQLAlchemy URL of the database."
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8000, description="Port the web server listens on.")
+    base_url: str | None = Field(
+        None, description="Public URL of the site, for links in feeds (default: from host/port)."
+    )
+    admin_token: str | None = Field(
+        None, description="Bearer token for write endpoints; unset disables them."
+    )
+    allow_private_networks: bool = Field(
+        False, description="Let fetches reach loopback and private addresses."
+    )
+
+    # Polling.
+    concurrency: int = Field(64, description="Requests in flight at once, all hosts together.")
+    per_host_concurrency: int = Field(4, description="Requests in flight at once to one host.")
+    min_poll_interval: int = Field(600, description="Shortest interval between polls, seconds.")
+    max_poll_interval: int = Field(21600, description="Longest interval between polls, seconds.")
+    max_consecutive_failures: int = Field(
+        10, description="Failures in a row after which a source is disabled."
+    )
+    connect_timeout: float = Field(10.0, description="Seconds to open a connection.")
+    read_timeout: float = Field(20.0, description="Seconds to wait for each chunk of a body.")
+    total_timeout: float = Field(60.0, description="Seconds for one whole fetch.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest feed body accepted, after decompression."
+    )
+    max_redirects: int = Field(5, description="Redirects followed before giving up.")
+    scheduler_tick: int = Field(60, description="Seconds between checks for due sources.")
+
+    # Classification.
+    retag_days: int = Field(30, description="Days of articles retagged when a model is activated.")
+
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

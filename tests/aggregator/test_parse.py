@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.errors import ParseError
+from aggregator.parse import parse_feed
+from tests.fixtures.feeds import Item, recent, rss
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_entries_are_normalised() -> None:
+    body = rss(
+        [
+            Item(
+                "Border &amp; <b>e-gates</b>",
+                "https://News.example.org/a?utm_medium=rss#frag",
+                guid="g-1",
+                summary='<p>Lead <img src=x onerror="alert(1)"></p>',
+                published=datetime(2026, 2, 27, 8, 30, tzinfo=UTC),
+                categories=("Border and Port Security", "Airports"),
+            )
+        ]
+    )
+    feed = parse_feed("https://example.org/feed", body, {"content-type": "application/rss+xml"},
+                      now=NOW)  # fmt: skip
+    [entry] = feed.entries
+    assert entry.title == "Border & e-gates"
+    assert entry.url == "https://news.example.org/a"
+    assert entry.dedup_key == entry.url
+    assert entry.guid == "g-1"
+    assert "onerror" not in entry.summary_html
+    assert entry.text == "Lead"
+    assert entry.published_at == datetime(2026, 2, 27, 8, 30, tzinfo=UTC)
+    assert entry.categories == ("Border and Port Security", "Airports")
+    assert feed.title == "Test feed"
+
+
+def test_missing_date_becomes_fetch_time_and_future_is_clamped() -> None:
+    body = rss(
+        [
+            Item("No date", "https://example.org/1"),
+            Item("From the future", "https://example.org/2", published=NOW + timedelta(days=3)),
+        ]
+    )
+    entries = parse_feed("https://example.org/feed", body, now=NOW).entries
+    assert [e.published_at for e in entries] == [NOW, NOW]
+
+
+def test_entry_without_link_is_keyed_by_title_and_date() -> None:
+    body = rss([Item("Linkless", "", guid="x-1", published=recent(1))])
+    [entry] = parse_feed("https://example.org/feed", body).entries
+    assert entry.url is None
+    assert entry.dedup_key.startswith("sha256:")
+
+
+def test_publisher_interval_hints_are_read() -> None:
+    body = rss([], extra_channel="<ttl>90</ttl>")
+    assert parse_feed("https://example.org/feed", body).suggested_interval == 90 * 60
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty body"),
+        (b"<!DOCTYPE html><html><body>Welcome</body></html>", "HTML page"),
+        (b"this is not xml at all {", "not a readable"),
+    ],
+    ids=["empty", "html", "garbage"],
+)
+def test_unreadable_bodies_raise_a_readable_error(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_feed("https://example.org/feed", body)

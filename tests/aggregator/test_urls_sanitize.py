@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from aggregator.sanitize import html_to_text, sanitize_html
+from aggregator.urls import canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://News.Example.ORG/a?utm_source=rss&id=3#top", "https://news.example.org/a?id=3"),
+        ("http://example.org:80/x?fbclid=1&gclid=2", "http://example.org/x"),
+        ("https://example.org:8443/x", "https://example.org:8443/x"),
+        ("https://example.org", "https://example.org/"),
+        ("javascript:alert(1)", None),
+        ("/relative/path", None),
+        ("http://[::1]:8080/feed", "http://[::1]:8080/feed"),
+    ],
+    ids=["tracking-and-case", "default-port", "other-port", "empty-path", "js", "relative", "ipv6"],
+)
+def test_canonical_url(url: str, expected: str | None) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<p>ok</p><script>alert("x")</script>',
+        '<img src="x" onerror="alert(1)">',
+        '<a href="javascript:alert(1)">click</a>',
+        '<iframe src="https://evil.example/x"></iframe>',
+        '<p onclick="steal()">text</p>',
+        "<svg><script>alert(1)</script></svg>",
+    ],
+    ids=["script", "onerror", "javascript-url", "foreign-iframe", "event-handler", "svg"],
+)
+def test_sanitize_removes_active_content(markup: str) -> None:
+    cleaned = sanitize_html(markup).lower()
+    assert "<script" not in cleaned
+    assert "onerror" not in cleaned and "onclick" not in cleaned
+    assert "javascript:" not in cleaned
+    assert "evil.example" not in cleaned
+
+
+def test_sanitize_keeps_content_and_trusted_embeds() -> None:
+    cleaned = sanitize_html(
+        '<p>Read <a href="https://example.org/r">the report</a></p>'
+        '<iframe src="https://www.youtube-nocookie.com/embed/abc"></iframe>'
+    )
+    assert 'href="https://example.org/r"' in cleaned
+    assert 'rel="noopener noreferrer nofollow"' in cleaned
+    assert "youtube-nocookie.com/embed/abc" in cleaned
+
+
+def test_sanitize_drops_tracking_pixels() -> None:
+    cleaned = sanitize_html('<p>x</p><img src="https://t.example/p.gif" width="1" height="1">')
+    assert "t.example" not in cleaned
+    kept = sanitize_html('<img src="https://img.example/chart.png" width="600">')
+    assert "chart.png" in kept
+
+
+def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
+    assert html_to_text("<p>Face&nbsp;ID</p><p>and &amp; more</p>") == "Face ID and & more"
+    assert html_to_text("<script>bad()</script>visible") == "visible"

@@ -1,0 +1,113 @@
+"""Shared fixtures: a migrated SQLite database per test (copied from one migrated and
+trained template), real HTTP servers on 127.0.0.1, and a live app served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.database import upgrade_database
+from aggregator.service import Database, open_database, poll_once
+from aggregator.settings import Settings, get_settings
+from aggregator.tagging import train_model
+from aggregator.taxonomy import default_taxonomy
+from models import session_scope
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No BIOWIRE_* setting leaks in from the machine running the tests."""
+    for name in list(os.environ):
+        if name.startswith("BIOWIRE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read and no database file is left behind
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated to head with the shipped model trained and active, made once."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    db = open_database(Settings(database_url=url))
+    with session_scope(db.factory) as session:
+        train_model(session, default_taxonomy())
+    db.close()
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, template_database: Path) -> str:
+    path = tmp_path / "biowire.db"
+    shutil.copyfile(template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> str:
+    """A database file with no schema at all."""
+    return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        allow_private_networks=True,
+        admin_token="test-token",
+        total_timeout=5.0,
+        read_timeout=2.0,
+        connect_timeout=2.0,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = open_database(settings)
+    yield database
+    database.close()
+
+
+def run_poll(settings: Settings, db: Database, everything: bool = True):  # type: ignore[no-untyped-def]
+    return asyncio.run(poll_once(settings, db, everything=everything))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_app(settings: Settings) -> Iterator[str]:
+    """The real app, served by uvicorn on a free port in a thread; yields its base URL."""
+    import uvicorn
+
+    from web.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,1 @@
+"""Biowire's web front: the digest page, the JSON API and the feeds."""

@@ -1,0 +1,54 @@
+"""Request-scoped dependencies: a session per request, settings, the admin token check."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from aggregator.settings import Settings
+from web.errors import ApiError
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session, one transaction per request: committed if the handler succeeds."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def require_admin(
+    settings: Annotated[Settings, Depends(get_app_settings)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    """Bearer-token check for every write endpoint (constant-time comparison)."""
+    if not settings.admin_token:
+        raise ApiError(
+            403, "writes_disabled",
+            "write endpoints are disabled: set BIOWIRE_ADMIN_TOKEN to enable them",
+        )  # fmt: skip
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <BIOWIRE_ADMIN_TOKEN>")
+    if not hmac.compare_digest(token.strip().encode(), settings.admin_token.encode()):
+        raise ApiError(403, "forbidden", "the bearer token is not valid")
+    return "editor"
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+EditorDep = Annotated[str, Depends(require_admin)]
