@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
+from aggregator import cli_classifier
 from aggregator import demo as demo_module
 from aggregator.database import downgrade_database, schema_revisions, upgrade_database
 from aggregator.errors import BiowireError
@@ -46,6 +47,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="The feeds Biowire polls.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
+cli_classifier.register(app)
 
 console = Console()
 err_console = Console(stderr=True)
