@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import zlib
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +32,8 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
     " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+# Only codings we decode ourselves, chunk by chunk under the size limit (see `_read_limited`).
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class FetchLimits:
 class ClientOptions:
     concurrency: int = 64
     allow_private_networks: bool = False
+    # Networks reachable even with the guard on (an intranet feed server, say): CIDR strings.
+    allowed_networks: tuple[str, ...] = ()
     user_agent: str = USER_AGENT
 
 
@@ -64,25 +70,52 @@ class FetchResult:
         return self.status == 304
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 def is_public_address(address: str) -> bool:
     """False for loopback, private, link-local, multicast, reserved and unspecified."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip = _ip(address)
     return ip.is_global and not ip.is_multicast
 
 
-class GuardedResolver(AbstractResolver):
-    """Resolves names, then refuses any address that is not public (the SSRF guard)."""
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
-    def __init__(self) -> None:
+
+def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+
+
+class AddressGuard:
+    """The SSRF rule: public addresses, plus any network the operator allowed explicitly."""
+
+    def __init__(self, allowed_networks: Iterable[str] = ()) -> None:
+        self.allowed = parse_networks(allowed_networks)
+
+    def permits(self, address: str) -> bool:
+        if is_public_address(address):
+            return True
+        ip = _ip(address)
+        return any(ip in network for network in self.allowed)
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves names, then refuses any address the guard forbids (the SSRF check happens
+    here, at connect time, so a name that changes its answer between checks gains nothing)."""
+
+    def __init__(self, guard: AddressGuard) -> None:
         self._inner = aiohttp.ThreadedResolver()
+        self._guard = guard
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         answers = await self._inner.resolve(host, port, family)
-        allowed = [a for a in answers if is_public_address(a["host"])]
+        allowed = [a for a in answers if self._guard.permits(a["host"])]
         if not allowed:
             raise BlockedAddress(
                 f"{host} resolves to a private or reserved address "
@@ -97,39 +130,49 @@ class GuardedResolver(AbstractResolver):
 
 def build_client(options: ClientOptions) -> httpx.AsyncClient:
     """The one client a poll run shares; the caller closes it."""
+    guard = None if options.allow_private_networks else AddressGuard(options.allowed_networks)
 
     def make_session() -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=options.concurrency,
             limit_per_host=0,  # per-host politeness is the poller's job, with its semaphores
-            resolver=None if options.allow_private_networks else GuardedResolver(),
+            resolver=GuardedResolver(guard) if guard else None,
             ttl_dns_cache=300,
         )
-        return aiohttp.ClientSession(connector=connector)
+        # No cookie jar: a feed poller has no session to keep, and jars grow without bound.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     transport = AiohttpTransport(client=make_session)
     client = httpx.AsyncClient(
         transport=transport,
-        headers={"User-Agent": options.user_agent, "Accept": ACCEPT},
+        headers={
+            "User-Agent": options.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         follow_redirects=False,
     )
-    # Literal IP hosts never reach the resolver, so the guard checks them before sending.
-    if not options.allow_private_networks:
-        client.event_hooks["request"].append(_refuse_private_literal)
+    # Literal IP hosts never reach the resolver, so the guard checks them before sending,
+    # on the first request and on every redirect (each hop is its own `send`).
+    if guard is not None:
+        client.event_hooks["request"].append(_literal_address_check(guard))
     return client
 
 
-async def _refuse_private_literal(request: httpx.Request) -> None:
-    host = request.url.host
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not is_public_address(host):
-        raise BlockedAddress(
-            f"{host} is a private or reserved address; "
-            "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
-        )
+def _literal_address_check(guard: AddressGuard) -> Callable[[httpx.Request], Awaitable[None]]:
+    async def refuse_private_literal(request: httpx.Request) -> None:
+        host = request.url.host
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return
+        if not guard.permits(host):
+            raise BlockedAddress(
+                f"{host} is a private or reserved address; "
+                "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
+            )
+
+    return refuse_private_literal
 
 
 async def fetch_feed(
@@ -150,6 +193,12 @@ async def fetch_feed(
         raise FetchError(f"no complete answer within {limits.total_timeout:g} s") from exc
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out: {exc or type(exc).__name__}") from exc
+    except httpx.ReadError as exc:
+        raise FetchError(
+            f"the connection broke before the whole body arrived ({_innermost(exc)})"
+        ) from exc
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"not a valid URL: {exc}") from exc
     except httpx.HTTPError as exc:
         raise FetchError(
             f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -210,6 +259,13 @@ async def _fetch(
     raise FetchError(f"more than {limits.max_redirects} redirects (last to {current})")
 
 
+def _innermost(exc: BaseException) -> str:
+    """The message of the root cause: aiohttp's wrappers repeat it inside longer text."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(getattr(exc, "message", "") or exc) or type(exc).__name__
+
+
 def _check_scheme(url: str) -> None:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -217,16 +273,83 @@ def _check_scheme(url: str) -> None:
 
 
 async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
-    """Read the decoded body, stopping as soon as it passes `max_bytes` (a gzip bomb
-    inflates chunk by chunk, so it is cut off at the limit, not after)."""
+    """Read and decode the body, stopping as soon as it passes `max_bytes` after decompression.
+
+    Decoding here rather than in httpx bounds every inflation step: a gzip bomb is cut off
+    at the limit, never inflated a whole network chunk (a thousandfold) at a time.
+    """
+    decoders = [_Decoder(coding) for coding in _codings(response.headers)]
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
+
+    def keep(piece: bytes) -> None:
+        nonlocal size
+        size += len(piece)
         if size > max_bytes:
             raise BodyTooLarge(f"body larger than {max_bytes:,} bytes (after decompression)")
-        chunks.append(chunk)
+        chunks.append(piece)
+
+    def decode(data: bytes, stage: int) -> None:
+        if stage == len(decoders):
+            keep(data)
+            return
+        for piece in decoders[stage].feed(data, max_bytes + 1):
+            decode(piece, stage + 1)
+
+    async for raw in response.aiter_raw():
+        decode(raw, 0)
     return b"".join(chunks)
+
+
+def _codings(headers: httpx.Headers) -> list[str]:
+    """Content codings in the order they must be undone (RFC 9110 §8.4: listed as applied)."""
+    listed = [c.strip().lower() for c in headers.get("content-encoding", "").split(",")]
+    codings = [c for c in listed if c and c != "identity"]
+    for coding in codings:
+        if coding not in _Decoder.WBITS:
+            raise FetchError(f"unsupported content coding {coding!r} (we ask for gzip or deflate)")
+    return list(reversed(codings))
+
+
+class _Decoder:
+    """Incremental gzip/deflate decoding that never yields more than `limit` bytes a step."""
+
+    WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+    STEP = 64 * 1024
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.wbits = self.WBITS[coding]
+        self.inflater = zlib.decompressobj(self.wbits)
+        self.started = False
+        self.finished = False
+
+    def feed(self, data: bytes, limit: int) -> Iterable[bytes]:
+        produced = 0
+        while data and produced < limit and not self.finished:
+            try:
+                piece = self.inflater.decompress(data, self.STEP)
+            except zlib.error as exc:
+                if self.coding == "deflate" and not self.started:
+                    # Some servers send raw deflate without the zlib wrapper.
+                    self.wbits = -zlib.MAX_WBITS
+                    self.inflater = zlib.decompressobj(self.wbits)
+                    self.started = True
+                    continue
+                raise FetchError(f"the body is not valid {self.coding}: {exc}") from exc
+            self.started = True
+            produced += len(piece)
+            if piece:
+                yield piece
+            data = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                # Concatenated gzip members are one body (RFC 1952 §2.2); anything else after
+                # the end of the stream is padding some servers add, and is ignored.
+                data = self.inflater.unused_data
+                if data.startswith(b"\x1f\x8b") and self.wbits > zlib.MAX_WBITS:
+                    self.inflater = zlib.decompressobj(self.wbits)
+                else:
+                    self.finished = True
 
 
 def retry_after_seconds(headers: dict[str, str], now: datetime | None = None) -> int | None:

@@ -60,7 +60,9 @@ def parse_feed(
         raise ParseError("the server returned an empty body")
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
-    result = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
+    result = feedparser.parse(
+        _strip_before_declaration(body), response_headers=response_headers, sanitize_html=False
+    )
     if not result.get("version") and not result.entries:
         raise ParseError(_explain_unreadable(result, body))
 
@@ -82,6 +84,22 @@ def parse_feed(
     )
 
 
+def _strip_before_declaration(body: bytes) -> bytes:
+    """Drop white space before `<?xml`: XML forbids it, so a strict parser rejects the feed
+    and feedparser falls back to its looser, less faithful one. Common in the wild (a blank
+    line printed by a template before the declaration)."""
+    if body[:1].isspace():
+        stripped = body.lstrip()
+        if stripped.startswith(b"<?xml"):
+            return stripped
+    return body
+
+
+def normalise_title(raw: Any) -> str:
+    """A title as stored: markup removed, entities decoded, white space collapsed."""
+    return _plain(raw)[:2000]
+
+
 def _explain_unreadable(result: Any, body: bytes) -> str:
     head = body.lstrip()[:512].lower()
     if head.startswith(b"<!doctype html") or b"<html" in head:
@@ -95,7 +113,7 @@ def _explain_unreadable(result: Any, body: bytes) -> str:
 
 
 def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | None:
-    title = _plain(raw.get("title"))
+    title = normalise_title(raw.get("title"))
     link = raw.get("link") or ""
     url = canonical_url(link) if link else None
     summary_html = sanitize_html(raw.get("summary") or "")

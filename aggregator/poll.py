@@ -123,8 +123,16 @@ async def poll(
 
     async def run(source: SourceSnapshot) -> None:
         host = (urlsplit(source.url).hostname or "").lower()
-        async with overall, per_host[host]:
-            outcome = await refresh_source(factory, client, source, options, parse_executor, writer)
+        # Host first: a refresh queued behind its host's limit must not hold a global slot
+        # that a refresh of another host could use.
+        async with per_host[host], overall:
+            try:
+                outcome = await refresh_source(
+                    factory, client, source, options, parse_executor, writer
+                )
+            except Exception as error:  # one source's bug must not end the run
+                log.exception("refresh failed unexpectedly", extra={"source": source.url})
+                outcome = RefreshOutcome(source.id, source.url, error=f"internal error: {error!r}")
         summary.outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -182,9 +190,11 @@ async def refresh_source(
         parsed = await loop.run_in_executor(
             parse_executor, parse_feed, response.final_url, response.body, response.headers
         )
-    except ParseError as error:
-        outcome.error = str(error)
-        parse_failure: BiowireError = error
+    except Exception as error:  # feedparser's own failures are the feed's
+        parse_failure = (
+            error if isinstance(error, ParseError) else ParseError(f"the parser failed: {error!r}")
+        )
+        outcome.error = str(parse_failure)
         await finish(
             lambda s, now: _record_failure(s, source, parse_failure, response, options, now)
         )
@@ -198,8 +208,13 @@ async def refresh_source(
 
     try:
         await finish(store)
-    except BiowireError as error:  # pragma: no cover - storage faults are bugs, but contained
-        outcome.error = f"could not store entries: {error}"
+    except Exception as error:  # rolled back; recorded so it is seen
+        outcome.new_articles, outcome.new_article_ids = 0, []
+        store_failure = BiowireError(f"could not store the entries: {error!r}"[:2000])
+        outcome.error = str(store_failure)
+        await finish(
+            lambda s, now: _record_failure(s, source, store_failure, response, options, now)
+        )
     return _done(outcome, started)
 
 
@@ -208,7 +223,8 @@ def _done(outcome: RefreshOutcome, started: float) -> RefreshOutcome:
     log.info(
         "refreshed source",
         extra={
-            "source": outcome.url, "status": outcome.status, "bytes": outcome.bytes,
+            "source_id": outcome.source_id, "source": outcome.url, "status": outcome.status,
+            "bytes": outcome.bytes, "unchanged": outcome.unchanged,
             "new_articles": outcome.new_articles, "duration_ms": round(outcome.seconds * 1000),
             "error": outcome.error,
         },

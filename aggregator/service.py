@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,9 +68,64 @@ def poll_options(settings: Settings) -> PollOptions:
     )
 
 
-def parse_pool() -> Executor:
-    """Parsing is CPU work: a process per core keeps it off the event loop and uses them all."""
-    return ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ParsePool(Executor):
+    """A process per core for parsing, which is CPU work: it stays off the event loop and
+    uses every core.
+
+    Workers come from a fork server, not a plain fork: the poller's process has threads
+    (the database writer, the resolver's), and forking a threaded process can copy a lock
+    held by another thread and deadlock the child. If a worker dies (a parser crash, the
+    OOM killer), the refreshes in flight fail and are recorded, and the pool is replaced
+    so the rest of the run still parses.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # Workers then fork from a server that has feedparser and nh3 imported already.
+        context.set_forkserver_preload(["aggregator.parse"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        with self._lock:
+            try:
+                return self._pool.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:
+                log.warning("parse pool broken; starting a new one")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._start()
+                return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown(wait=True)
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    return ClientOptions(
+        concurrency=settings.concurrency,
+        allow_private_networks=settings.allow_private_networks,
+        allowed_networks=tuple(settings.allowed_networks.split(",")),
+    )
+
+
+def parse_pool() -> ParsePool:
+    """The parse pool a poll run uses; close it (or use it as a context manager) after."""
+    return ParsePool()
 
 
 async def poll_once(
@@ -76,12 +135,7 @@ async def poll_once(
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
     parse_executor: Executor | None = None,
 ) -> PollSummary:
-    client = build_client(
-        ClientOptions(
-            concurrency=settings.concurrency,
-            allow_private_networks=settings.allow_private_networks,
-        )
-    )
+    client = build_client(client_options(settings))
     try:
         return await poll(
             database.factory,
@@ -104,9 +158,14 @@ def classify_new(database: Database, on_batch: Callable[[int], None] | None = No
 
 async def poll_forever(settings: Settings, database: Database) -> None:
     """Poll what is due every `scheduler_tick` seconds until cancelled."""
+    with parse_pool() as pool:
+        await _poll_on_schedule(settings, database, pool)
+
+
+async def _poll_on_schedule(settings: Settings, database: Database, pool: Executor) -> None:
     while True:
         try:
-            summary = await poll_once(settings, database)
+            summary = await poll_once(settings, database, parse_executor=pool)
             tagged = await asyncio.to_thread(classify_new, database) if summary.outcomes else 0
             if summary.outcomes:
                 log.info(

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     allow_private_networks: bool = Field(
         False, description="Let fetches reach loopback and private addresses."
     )
+    allowed_networks: str = Field(
+        "",
+        description="Comma-separated networks (CIDR) fetches may reach even with the guard on.",
+    )
 
     # Polling.
     concurrency: int = Field(64, description="Requests in flight at once, all hosts together.")
