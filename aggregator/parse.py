@@ -73,8 +73,11 @@ def parse_feed(
         if entry is not None:
             entries.append(entry)
     warning = None
-    if result.get("bozo"):
-        warning = f"feed is not well-formed but was read: {result.get('bozo_exception')}"
+    problem = result.get("bozo_exception")
+    # A missing or odd Content-Type says nothing about the feed, and nothing its owner
+    # could act on from here; anything else is worth keeping on the source's record.
+    if result.get("bozo") and not isinstance(problem, feedparser.NonXMLContentType):
+        warning = f"feed is not well-formed but was read: {problem}"
     return ParsedFeed(
         title=_plain(feed.get("title")) or None,
         site_url=feed.get("link") or None,
