@@ -1,34 +1,53 @@
 """The topic classifier. The only module that touches scikit-learn.
 
-TF-IDF features (title and body separately, so a word in the headline counts for more) feed
-one linear model per topic (one-vs-rest). Each topic gets its own decision threshold, chosen
-by cross-validation on the training data. A fitted `Classifier` is serialised into a
-`ClassifierModel` row by `aggregator.tagging`; this module knows nothing about the database.
+Training, in `train`, for every corpus (the shipped seed set, an evaluation file, Reuters):
+
+1. TF-IDF features: word 1–2-grams with sublinear tf, the headline and the body vectorised
+   separately so that a headline word counts on its own, the headline block weighted by
+   `Params.title_weight`.
+2. One linear SVM per topic (one-vs-rest `LinearSVC`).
+3. K-fold cross-validation on the training examples gives every example an out-of-fold
+   score for every topic. From those scores, per topic:
+   - a Platt sigmoid (`LogisticRegression` on the single score) turns the SVM margin into a
+     calibrated probability in [0, 1]; this is what `CalibratedClassifierCV(method="sigmoid",
+     ensemble=False)` does, done once here so the same out-of-fold scores also serve
+   - the decision threshold: the one that maximises the topic's out-of-fold F1, but never
+     below `Params.threshold_floor` on the margin. With only a handful of positives the
+     F1-optimal cut can sit far down the ranking, where it floods the topic with false
+     positives; the floor keeps rare topics near the SVM's own boundary.
+4. A final fit on every example.
+
+Nothing in it looks at test data: the hyper-parameters in `Params` were chosen by nested
+cross-validation on the Reuters training split (see BENCHMARKS.md) and are the same for the
+product. A fitted `Classifier` is serialised into a `ClassifierModel` row by
+`aggregator.tagging`; this module knows nothing about the database.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import time
+import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.compose import ColumnTransformer
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.svm import LinearSVC
 
 from aggregator.errors import ClassifierError
 
@@ -36,9 +55,24 @@ from aggregator.errors import ClassifierError
 SIGNAL_SEED = "seed"
 SIGNAL_PUBLISHER = "publisher-category"
 SIGNAL_EDITOR = "editor"
+SIGNALS = (SIGNAL_SEED, SIGNAL_PUBLISHER, SIGNAL_EDITOR)
 
-DEFAULT_THRESHOLD = 0.5
 EXPLAIN_TERMS = 4
+
+# Told at each step of training: (what is happening, steps done, steps in all).
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Params:
+    """Hyper-parameters, chosen by nested cross-validation on the Reuters training split."""
+
+    c: float = 1.0
+    title_weight: float = 1.0
+    min_df: int = 2
+    threshold_floor: float = -0.6
+    folds: int = 5
+    seed: int = 13
 
 
 @dataclass(frozen=True)
@@ -73,159 +107,268 @@ class TrainingReport:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _columns(documents: Sequence[Document]) -> np.ndarray:
-    return np.array([[d.title, d.text] for d in documents], dtype=object).reshape(-1, 2)
+class _Tfidf(TfidfVectorizer):
+    """`TfidfVectorizer` whose analyzer, once fitted, drops n-grams outside the vocabulary.
+
+    scikit-learn's `transform` looks every n-gram up and catches a `KeyError` for each one it
+    has never seen; most bigrams of a new article are unseen, and those exceptions were half
+    of prediction time. Filtering with a set lookup first gives the same matrix, faster.
+    """
+
+    def build_analyzer(self) -> Callable[[str], list[str]]:
+        analyze = super().build_analyzer()
+        vocabulary = getattr(self, "vocabulary_", None)
+        if vocabulary is None:
+            return analyze
+        return lambda doc: [term for term in analyze(doc) if term in vocabulary]
 
 
-def _build_pipeline() -> Pipeline:
-    features = ColumnTransformer(
-        [
-            ("title", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1), 0),
-            ("body", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1), 1),
-        ],
-        transformer_weights={"title": 1.0, "body": 0.8},
-    )
-    model = OneVsRestClassifier(
-        LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
-    )
-    return Pipeline([("features", features), ("model", model)])
+class _Features:
+    """Headline and body vectorised apart, then side by side in one sparse matrix."""
+
+    def __init__(self, params: Params) -> None:
+        self.title_weight = params.title_weight
+        self.title = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=params.min_df)
+        self.body = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=params.min_df)
+
+    def fit_transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
+        titles = self.title.fit_transform([d.title for d in documents])
+        bodies = self.body.fit_transform([d.text for d in documents])
+        return self._join(titles, bodies)
+
+    def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
+        titles = self.title.transform([d.title for d in documents])
+        bodies = self.body.transform([d.text for d in documents])
+        return self._join(titles, bodies)
+
+    def _join(self, titles: Any, bodies: Any) -> sparse.csr_matrix:
+        return sparse.hstack([titles * self.title_weight, bodies], format="csr")
+
+    def names(self) -> list[str]:
+        """The term of every column: the headline's columns first, then the body's."""
+        return [*self.title.get_feature_names_out(), *self.body.get_feature_names_out()]
 
 
 class Classifier:
-    """A fitted pipeline with its topics and per-topic thresholds."""
+    """Fitted features, one linear scorer and one sigmoid per topic, and the thresholds."""
 
-    def __init__(self, pipeline: Pipeline, topics: list[str], thresholds: dict[str, float]):
-        self.pipeline = pipeline
+    def __init__(
+        self,
+        features: _Features,
+        topics: list[str],
+        weights: np.ndarray,
+        intercepts: np.ndarray,
+        calibration: np.ndarray,
+        thresholds: dict[str, float],
+    ) -> None:
+        self.features = features
         self.topics = topics
-        self.thresholds = thresholds
+        self.weights = weights  # (features, topics)
+        self.intercepts = intercepts  # (topics,)
+        self.calibration = calibration  # (2, topics): slope and offset of each sigmoid
+        self.thresholds = thresholds  # probability at or above which a topic is assigned
+        self._cut = np.array([thresholds[t] for t in topics])
+        self._names: list[str] | None = None
 
     def scores(self, documents: Sequence[Document]) -> np.ndarray:
-        """Probability of each topic for each document, shape (documents, topics)."""
+        """Calibrated probability of each topic for each document, (documents, topics)."""
         if not documents:
             return np.zeros((0, len(self.topics)))
-        return np.asarray(self.pipeline.predict_proba(_columns(documents)))
+        return self._probabilities(self.features.transform(documents))
+
+    def _probabilities(self, matrix: sparse.csr_matrix) -> np.ndarray:
+        margins = np.asarray(matrix @ self.weights) + self.intercepts
+        return np.asarray(expit(margins * self.calibration[0] + self.calibration[1]))
+
+    def predict_labels(self, documents: Sequence[Document]) -> np.ndarray:
+        """0/1 matrix (documents, topics): the fast path for evaluation, no explanations."""
+        return (self.scores(documents) >= self._cut).astype(np.int8)
 
     def predict(
         self, documents: Sequence[Document], explain: bool = True
     ) -> list[list[TopicScore]]:
-        """The topics above threshold for each document, best first, with their reasons."""
+        """The topics at or above threshold for each document, best first, with reasons."""
         if not documents:
             return []
-        matrix = self.pipeline.named_steps["features"].transform(_columns(documents))
-        probabilities = np.asarray(self.pipeline.named_steps["model"].predict_proba(matrix))
+        matrix = self.features.transform(documents)
+        probabilities = self._probabilities(matrix)
         results: list[list[TopicScore]] = []
         for row, probs in enumerate(probabilities):
             tags = []
             for index in np.argsort(-probs):
-                slug = self.topics[index]
-                if probs[index] < self.thresholds.get(slug, DEFAULT_THRESHOLD):
+                if probs[index] < self._cut[index]:
                     continue
                 why = self._why(matrix, row, index) if explain else ()
-                tags.append(TopicScore(slug, round(float(probs[index]), 4), why))
+                tags.append(TopicScore(self.topics[index], round(float(probs[index]), 4), why))
             results.append(tags)
         return results
 
-    def _why(self, matrix: Any, row: int, topic_index: int) -> tuple[str, ...]:
-        """The terms with the largest positive contribution (tf-idf weight × coefficient)."""
-        estimator = self.pipeline.named_steps["model"].estimators_[topic_index]
-        coefficients = getattr(estimator, "coef_", None)
-        if coefficients is None:  # a topic with no positive examples has a constant model
-            return ()
-        vector = sparse.csr_matrix(matrix[row])
-        contributions = vector.multiply(coefficients.ravel()).tocsr()
-        if contributions.nnz == 0:
-            return ()
-        order = np.argsort(-contributions.data)[: EXPLAIN_TERMS * 2]
+    def _why(self, matrix: sparse.csr_matrix, row: int, topic_index: int) -> tuple[str, ...]:
+        """The article's terms with the largest positive contribution (tf-idf × weight) to
+        the topic's margin; the sigmoid is monotonic, so they also drive the probability."""
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        columns = matrix.indices[start:end]
+        contributions = matrix.data[start:end] * self.weights[columns, topic_index]
         names = self._feature_names()
         terms: list[str] = []
-        for position in order:
-            if contributions.data[position] <= 0:
+        for position in np.argsort(-contributions):
+            if contributions[position] <= 0:
                 break
-            term = names[contributions.indices[position]].split("__", 1)[-1]
-            if term not in terms:
+            term = names[columns[position]]
+            if term not in terms:  # the same word in headline and body is one reason
                 terms.append(term)
             if len(terms) == EXPLAIN_TERMS:
                 break
         return tuple(terms)
 
-    def _feature_names(self) -> np.ndarray:
-        cached = getattr(self, "_names", None)
-        if cached is None:
-            cached = self.pipeline.named_steps["features"].get_feature_names_out()
-            self._names = cached
-        return cached
+    def _feature_names(self) -> list[str]:
+        if self._names is None:
+            self._names = self.features.names()
+        return self._names
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        pickle.dump(
-            {"pipeline": self.pipeline, "topics": self.topics, "thresholds": self.thresholds},
-            buffer,
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        state = {
+            "features": self.features, "topics": self.topics, "weights": self.weights,
+            "intercepts": self.intercepts, "calibration": self.calibration,
+            "thresholds": self.thresholds,
+        }  # fmt: skip
+        pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> Classifier:
         # Only ever our own rows in our own database: this is a trusted blob.
         state = pickle.loads(blob)  # noqa: S301
-        return cls(state["pipeline"], list(state["topics"]), dict(state["thresholds"]))
+        try:
+            return cls(
+                state["features"], list(state["topics"]), state["weights"],
+                state["intercepts"], state["calibration"], dict(state["thresholds"]),
+            )  # fmt: skip
+        except KeyError as exc:
+            raise ClassifierError(
+                "this model was saved by an older version of Biowire: run `biowire train`"
+            ) from exc
 
 
-def train(examples: Sequence[Example], topics: Sequence[str]) -> tuple[Classifier, TrainingReport]:
+def _fit_scorers(matrix: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, ...]:
+    """One LinearSVC per column of `y`; returns the stacked weights and intercepts.
+
+    A topic with no positive example in `y` (possible inside a cross-validation fold) gets
+    a scorer that always answers a large negative margin.
+    """
+    present = y.sum(axis=0) > 0
+    weights = np.zeros((matrix.shape[1], y.shape[1]), dtype=np.float32)
+    intercepts = np.full(y.shape[1], -10.0)
+    if present.any():
+        # Topics are independent problems: spread them over the cores (2 on the target box).
+        model = OneVsRestClassifier(LinearSVC(C=c), n_jobs=min(2, os.cpu_count() or 1))
+        model.fit(matrix, y[:, present])
+        columns = np.flatnonzero(present)
+        for column, estimator in zip(columns, model.estimators_, strict=True):
+            weights[:, column] = estimator.coef_.ravel()
+            intercepts[column] = float(estimator.intercept_[0])
+    return weights, intercepts
+
+
+def _best_threshold(margins: np.ndarray, truth: np.ndarray, floor: float) -> float:
+    """The margin cut that maximises F1 over out-of-fold scores, no lower than `floor`."""
+    positives = int(truth.sum())
+    if positives == 0:
+        return max(floor, float(margins.max()) + 1.0)
+    order = np.argsort(-margins, kind="stable")
+    ranked, hits = margins[order], truth[order]
+    true_positives = np.cumsum(hits)
+    f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1) + positives)
+    best = int(np.argmax(f1))
+    below = ranked[best + 1] if best + 1 < len(ranked) else ranked[best] - 1.0
+    # Halfway to the next score down, so that a new article scoring like the last one
+    # taken is taken too.
+    return max(floor, float(ranked[best] + below) / 2)
+
+
+def _calibrate(margins: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: a sigmoid from margin to probability, fitted on out-of-fold margins."""
+    if truth.min() == truth.max():
+        return 1.0, -5.0 if truth.max() == 0 else 5.0
+    sigmoid = LogisticRegression(C=1.0)
+    sigmoid.fit(margins.reshape(-1, 1), truth)
+    return float(sigmoid.coef_[0, 0]), float(sigmoid.intercept_[0])
+
+
+def train(
+    examples: Sequence[Example],
+    topics: Sequence[str],
+    params: Params | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[Classifier, TrainingReport]:
     """Fit a classifier on `examples` for `topics`; labels outside `topics` are ignored."""
+    params = params or Params()
     started = time.perf_counter()
     topics = list(topics)
     if not examples:
         raise ClassifierError("no training examples")
-    documents = [Document(e.title, e.text) for e in examples]
-    binarizer = MultiLabelBinarizer(classes=topics)
     known = set(topics)
-    y = binarizer.fit_transform([[label for label in e.labels if label in known] for e in examples])
+    y = np.array(
+        [[1 if t in set(e.labels) & known else 0 for t in topics] for e in examples],
+        dtype=np.int8,
+    ).reshape(len(examples), len(topics))
     empty = [t for t, n in zip(topics, y.sum(axis=0), strict=True) if n == 0]
     if empty:
         raise ClassifierError(f"no training examples for topics: {', '.join(empty)}")
+    folds = min(params.folds, len(examples))
+    if folds < 2:
+        raise ClassifierError("at least two training examples are needed")
+    steps, done = folds + 2, 0
 
-    X = _columns(documents)
-    thresholds, per_topic = _choose_thresholds(X, y, topics)
-    pipeline = _build_pipeline()
-    pipeline.fit(X, y)
-    classifier = Classifier(pipeline, topics, thresholds)
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(what, done, steps)
 
-    cv_predicted = np.column_stack([per_topic[t]["predicted"] for t in topics])
+    with warnings.catch_warnings():
+        # liblinear may stop at its iteration cap on a hard topic; the model is still usable
+        # and the cross-validated F1 shows how good it is.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        features = _Features(params)
+        matrix = features.fit_transform([Document(e.title, e.text) for e in examples])
+        step("features")
+
+        # Out-of-fold margins. The vectoriser is fitted once on all the training text: it
+        # sees no labels, and refitting it per fold would cost more than the SVMs.
+        margins = np.zeros(y.shape, dtype=np.float64)
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=params.seed)
+        for number, (fit_rows, held_rows) in enumerate(splitter.split(matrix), 1):
+            weights, intercepts = _fit_scorers(matrix[fit_rows], y[fit_rows], params.c)
+            margins[held_rows] = np.asarray(matrix[held_rows] @ weights) + intercepts
+            step(f"cross-validation fold {number}/{folds}")
+
+        calibration = np.array(
+            [_calibrate(margins[:, j], y[:, j]) for j in range(len(topics))]
+        ).T.reshape(2, len(topics))
+        cuts = np.array(
+            [_best_threshold(margins[:, j], y[:, j], params.threshold_floor)
+             for j in range(len(topics))]
+        )  # fmt: skip
+        weights, intercepts = _fit_scorers(matrix, y, params.c)
+        step("final fit")
+
+    probability_cuts = expit(cuts * calibration[0] + calibration[1])
+    thresholds = {t: round(float(p), 6) for t, p in zip(topics, probability_cuts, strict=True)}
+    classifier = Classifier(features, topics, weights, intercepts, calibration, thresholds)
+    cv_predicted = (margins >= cuts).astype(np.int8)
+    per_topic = f1_score(y, cv_predicted, average=None, zero_division=0)
     report = TrainingReport(
         counts=dict(Counter(e.signal for e in examples)),
-        per_topic_f1={t: round(per_topic[t]["f1"], 4) for t in topics},
+        per_topic_f1={t: round(float(f), 4) for t, f in zip(topics, per_topic, strict=True)},
         micro_f1=round(float(f1_score(y, cv_predicted, average="micro", zero_division=0)), 4),
         macro_f1=round(float(f1_score(y, cv_predicted, average="macro", zero_division=0)), 4),
         thresholds=thresholds,
         seconds=round(time.perf_counter() - started, 2),
-        params={"model": "tfidf-title-body+logreg-ovr", "C": 10.0},
+        params={"model": "tfidf-title-body+linearsvc-ovr+platt", **asdict(params)},
     )
     return classifier, report
-
-
-def _choose_thresholds(
-    X: np.ndarray, y: np.ndarray, topics: list[str]
-) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
-    """Per-topic thresholds that maximise cross-validated F1 on the training data alone."""
-    folds = KFold(n_splits=5, shuffle=True, random_state=13)
-    probabilities = cross_val_predict(_build_pipeline(), X, y, cv=folds, method="predict_proba")
-    thresholds: dict[str, float] = {}
-    per_topic: dict[str, dict[str, Any]] = {}
-    candidates = np.round(np.arange(0.1, 0.91, 0.05), 2)
-    for index, topic in enumerate(topics):
-        truth = y[:, index]
-        best_threshold, best_f1 = DEFAULT_THRESHOLD, -1.0
-        for threshold in candidates:
-            score = f1_score(truth, probabilities[:, index] >= threshold, zero_division=0)
-            if score > best_f1 + 1e-9:
-                best_threshold, best_f1 = float(threshold), float(score)
-        thresholds[topic] = best_threshold
-        per_topic[topic] = {
-            "f1": best_f1,
-            "predicted": (probabilities[:, index] >= best_threshold).astype(int),
-        }
-    return thresholds, per_topic
 
 
 def load_seed_examples(directory: Path | None = None) -> list[Example]:

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 from aggregator.classify import (
     SIGNAL_EDITOR,
     SIGNAL_PUBLISHER,
+    SIGNALS,
     Classifier,
     Document,
     Example,
+    ProgressCallback,
     TrainingReport,
     load_seed_examples,
     train,
@@ -92,15 +94,22 @@ def _latest_corrections(session: Session) -> dict[int, list[str]]:
 
 
 def train_model(
-    session: Session, taxonomy: Sequence[TopicDefinition], activate: bool = True
+    session: Session,
+    taxonomy: Sequence[TopicDefinition],
+    activate: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> tuple[ClassifierModel, TrainingReport]:
-    """Train on every signal and store the result as a new model version."""
+    """Train on every signal and store the result as a new model version.
+
+    Activating it does not retag anything by itself: see `mark_for_retagging`.
+    """
     sync_topics(session, tuple(taxonomy))
     slugs = [t.slug for t in taxonomy]
-    classifier, report = train(training_examples(session, taxonomy), slugs)
+    classifier, report = train(training_examples(session, taxonomy), slugs, progress=progress)
     model = ClassifierModel(
         topics=slugs,
-        training_counts=report.counts,
+        # Every signal is listed, with 0 when it gave nothing, so versions compare at a glance.
+        training_counts={signal: report.counts.get(signal, 0) for signal in SIGNALS},
         metrics={
             "micro_f1": report.micro_f1,
             "macro_f1": report.macro_f1,
@@ -131,15 +140,29 @@ def activate_model(session: Session, model_id: int) -> ClassifierModel:
 def ensure_model(
     session: Session, taxonomy: Sequence[TopicDefinition]
 ) -> tuple[ClassifierModel, Classifier]:
-    """The active model, training one from the shipped seed set on first use."""
+    """The active model, training one from every signal on first use (or when the active
+    one was saved in a format this version no longer reads)."""
     model = active_model(session)
-    if model is None:
-        model, _ = train_model(session, taxonomy)
+    if model is not None:
+        try:
+            return model, load_classifier(model)
+        except ClassifierError:
+            pass
+    model, _ = train_model(session, taxonomy)
     return model, load_classifier(model)
 
 
+def shipped_classifier(taxonomy: Sequence[TopicDefinition]) -> Classifier:
+    """The model the package alone gives, with no database: trained on the seed set."""
+    classifier, _ = train(load_seed_examples(), [t.slug for t in taxonomy])
+    return classifier
+
+
 def mark_for_retagging(session: Session, since: datetime) -> int:
-    """Queue recent articles for the newly active model (editor-set tags are kept)."""
+    """Queue the articles published since `since` for the newly active model.
+
+    `classify_pending` then retags them in batches; it skips every article an editor has
+    corrected, so human-set tags are never overwritten."""
     outcome = session.execute(
         update(Article).where(Article.published_at >= since).values(classified_by_id=None)
     )
