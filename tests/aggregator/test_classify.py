@@ -1,0 +1,167 @@
+"""The classifier itself: training, calibration, thresholds, explanations, evaluation.
+
+Trained on a small fixture written for the tests, so each training takes well under a
+second; the shipped model is trained once per session by `template_database`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aggregator.classify import (
+    SIGNAL_SEED,
+    Classifier,
+    Document,
+    Example,
+    Params,
+    _best_threshold,
+    train,
+)
+from aggregator.cli import app
+from aggregator.errors import ClassifierError
+from aggregator.evaluate import EvaluationError, evaluate_file, read_rows
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SMALL = FIXTURES / "classifier-small.jsonl"
+TEST_ONLY = FIXTURES / "classifier-test-only.jsonl"
+TOPICS = ["airports-travel", "payments-finance", "research-standards"]
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[Classifier, object]:
+    rows = [r for r in read_rows(SMALL) if r.split == "train"]
+    return train([Example(r.title, r.text, r.labels) for r in rows], TOPICS)
+
+
+def test_training_reports_signals_cv_scores_and_a_threshold_per_topic(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, report = small
+    assert report.counts == {SIGNAL_SEED: 24}
+    assert set(report.thresholds) == set(TOPICS) == set(report.per_topic_f1)
+    assert all(0 < t < 1 for t in report.thresholds.values())
+    assert 0.5 < report.micro_f1 <= 1 and 0 <= report.macro_f1 <= 1
+    assert classifier.thresholds == report.thresholds
+
+
+def test_scores_are_probabilities_and_tags_follow_thresholds(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    documents = [
+        Document("Airport opens face boarding gates", "Passengers board with a selfie."),
+        Document("Bank adds palm payment at tills", "Customers pay with a hand scan."),
+        Document("Council approves library hours", "Opening hours change next month."),
+    ]
+    scores = classifier.scores(documents)
+    assert scores.shape == (3, len(TOPICS))
+    assert ((scores >= 0) & (scores <= 1)).all()
+    tags = classifier.predict(documents)
+    assert [t.slug for t in tags[0]][:1] == ["airports-travel"]
+    assert [t.slug for t in tags[1]][:1] == ["payments-finance"]
+    for row, document_tags in enumerate(tags):
+        chosen = {t.slug for t in document_tags}
+        expected = {t for j, t in enumerate(TOPICS) if scores[row, j] >= classifier.thresholds[t]}
+        assert chosen == expected
+
+
+def test_each_tag_explains_itself_with_words_of_the_article(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    document = Document("Airline extends face boarding to more gates", "Passengers board faster.")
+    [tags] = classifier.predict([document])
+    airport = next(t for t in tags if t.slug == "airports-travel")
+    assert airport.why, "a tag must carry the terms that drove it"
+    words = set((document.title + " " + document.text).lower().replace(".", "").split())
+    for term in airport.why:
+        assert set(term.split()) <= words
+    assert classifier.predict([document], explain=False)[0][0].why == ()
+
+
+def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    documents = [Document("Lab publishes matcher accuracy results", "Error rates fell.")]
+    loaded = Classifier.from_bytes(classifier.to_bytes())
+    assert np.array_equal(loaded.scores(documents), classifier.scores(documents))
+    assert loaded.predict(documents) == classifier.predict(documents)
+
+
+@pytest.mark.parametrize(
+    ("margins", "truth", "floor", "expected"),
+    [
+        ([2.0, 1.0, -1.0, -2.0], [1, 1, 0, 0], -0.6, 0.0),  # halfway between the two groups
+        ([2.0, 1.0, 0.6, -0.4], [1, 0, 1, 0], -0.6, 0.1),  # best F1 takes both positives
+        ([0.5, -0.2, -0.4, -3.0], [0, 0, 0, 1], -0.6, -0.6),  # a lone rare positive: the floor
+        ([0.5, -0.2, -0.4, -3.0], [0, 0, 0, 0], -0.6, 1.5),  # no positive: above every score
+    ],
+    ids=["separable", "mixed", "rare-topic-floor", "no-positive"],
+)
+def test_threshold_maximises_out_of_fold_f1_above_a_floor(
+    margins: list[float], truth: list[int], floor: float, expected: float
+) -> None:
+    got = _best_threshold(np.array(margins), np.array(truth), floor)
+    assert got == pytest.approx(expected)
+
+
+def test_training_refuses_a_topic_without_examples() -> None:
+    examples = [Example("a", "b", ("x",)), Example("c", "d", ("x",))]
+    with pytest.raises(ClassifierError, match="no training examples for topics: y"):
+        train(examples, ["x", "y"], Params(folds=2))
+
+
+def test_evaluate_trains_on_train_rows_and_scores_test_rows() -> None:
+    evaluation = evaluate_file(SMALL, active=_no_active_model)
+    assert evaluation.n_train == 24 and evaluation.n_test == 6
+    assert set(evaluation.per_label) == set(TOPICS)
+    assert evaluation.per_label["payments-finance"].support == 3
+    assert evaluation.train_seconds is not None and evaluation.train_seconds > 0
+    assert evaluation.micro_f1 >= 0.5
+
+
+def test_evaluate_json_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(app, ["evaluate", str(SMALL), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"micro_f1", "macro_f1", "per_label", "n_test", "train_seconds",
+            "predict_docs_per_second"} <= set(payload)  # fmt: skip
+    assert payload["n_test"] == 6
+    assert set(payload["per_label"]["airports-travel"]) == {"precision", "recall", "f1", "support"}
+    assert payload["per_label"]["airports-travel"]["support"] == 2
+    assert 0 <= payload["micro_f1"] <= 1 and payload["predict_docs_per_second"] > 0
+
+
+def test_evaluate_test_rows_only_scores_the_active_model_and_lists_unknown_labels(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("BIOWIRE_DATABASE_URL", database_url)
+    result = CliRunner().invoke(app, ["evaluate", str(TEST_ONLY), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ignored_labels"] == ["weather"]
+    assert "weather" not in payload["per_label"]
+    assert len(payload["per_label"]) == 13  # the taxonomy's topics
+    assert payload["train_seconds"] is None and payload["n_test"] == 5
+    # The shipped model knows these topics well enough to tag the obvious rows.
+    assert payload["micro_f1"] >= 0.6
+
+
+def test_evaluate_rejects_bad_rows(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "labels": "not-a-list", "split": "test"}\n')
+    with pytest.raises(EvaluationError, match="bad.jsonl:1"):
+        evaluate_file(bad, active=_no_active_model)
+    train_only = tmp_path / "train.jsonl"
+    train_only.write_text('{"text": "x", "labels": ["a"], "split": "train"}\n')
+    with pytest.raises(EvaluationError, match="no test rows"):
+        evaluate_file(train_only, active=_no_active_model)
+
+
+def test_rows_without_a_title_take_the_first_line_as_headline(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    path.write_text(json.dumps({"text": "HEADLINE HERE\nBody text.", "labels": []}) + "\n")
+    [row] = read_rows(path)
+    assert (row.title, row.text, row.split) == ("HEADLINE HERE", "Body text.", "test")
+
+
+def _no_active_model() -> Classifier:
+    raise AssertionError("a file with train rows must not use the active model")
