@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -90,6 +92,69 @@ class PollSummary:
         return sum(1 for o in self.outcomes if o.error)
 
 
+Write = Callable[[Session, datetime], None]
+
+
+class Writer:
+    """The one thread that writes a poll's results, committing them in groups.
+
+    SQLite has one writer, so funnelling writes through one thread keeps them in order and
+    lets fetching carry on while a refresh is stored. Committing costs far more than the
+    small write of a refresh that found nothing new, so the writes waiting at any moment
+    are applied in one transaction (group commit). Each write is still all-or-nothing: if
+    any write of a group fails, the group is rolled back and its writes are replayed one
+    transaction each, so only the faulty one fails.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], max_group: int = 200) -> None:
+        self._factory = factory
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[tuple[Write, Future[None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="biowire-db", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Write) -> Future[None]:
+        future: Future[None] = Future()
+        self._queue.put((write, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < self._max_group:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(job)
+            self._commit_group([(w, f) for w, f in group if f.set_running_or_notify_cancel()])
+
+    def _commit_group(self, group: list[tuple[Write, Future[None]]]) -> None:
+        try:
+            with session_scope(self._factory) as session:
+                for write, _ in group:
+                    write(session, datetime.now(UTC))
+        except Exception as error:
+            if len(group) == 1:
+                group[0][1].set_exception(error)
+                return
+            for job in group:
+                self._commit_group([job])
+            return
+        for _, future in group:
+            future.set_result(None)
+
+
 def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
     query = select(Source).where(Source.disabled_at.is_(None)).order_by(Source.id)
     if not everything:
@@ -116,9 +181,7 @@ async def poll(
     per_host: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(options.per_host_concurrency)
     )
-    # SQLite has one writer: funnelling writes through one thread keeps them in order and
-    # lets fetching carry on while a refresh is stored.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="biowire-db")
+    writer = Writer(factory)
     summary = PollSummary()
 
     async def run(source: SourceSnapshot) -> None:
@@ -140,7 +203,7 @@ async def poll(
     try:
         await asyncio.gather(*(run(source) for source in sources))
     finally:
-        writer.shutdown(wait=True)
+        writer.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -151,7 +214,7 @@ async def refresh_source(
     source: SourceSnapshot,
     options: PollOptions,
     parse_executor: Executor | None = None,
-    writer: Executor | None = None,
+    writer: Writer | None = None,
 ) -> RefreshOutcome:
     """Fetch (conditionally), parse, store and schedule one source. Never raises for the
     source's own faults: they are recorded on the source and returned in the outcome."""
@@ -159,12 +222,15 @@ async def refresh_source(
     started = time.perf_counter()
     outcome = RefreshOutcome(source.id, source.url)
 
-    def finish(write: Callable[[Session, datetime], None]) -> asyncio.Future[None]:
+    def finish(write: Write) -> asyncio.Future[None]:
+        if writer is not None:
+            return asyncio.wrap_future(writer.submit(write))
+
         def transaction() -> None:
             with session_scope(factory) as session:
                 write(session, datetime.now(UTC))
 
-        return loop.run_in_executor(writer, transaction)
+        return loop.run_in_executor(None, transaction)
 
     try:
         response = await fetch_feed(
