@@ -159,16 +159,23 @@ class Classifier:
         weights: np.ndarray,
         intercepts: np.ndarray,
         calibration: np.ndarray,
-        thresholds: dict[str, float],
+        cuts: np.ndarray,
     ) -> None:
         self.features = features
         self.topics = topics
         self.weights = weights  # (features, topics)
         self.intercepts = intercepts  # (topics,)
         self.calibration = calibration  # (2, topics): slope and offset of each sigmoid
-        self.thresholds = thresholds  # probability at or above which a topic is assigned
-        self._cut = np.array([thresholds[t] for t in topics])
+        # Decisions compare margins with these cuts, never rounded probabilities: for a rare
+        # topic the probability at its cut can be 1e-8, which rounding would turn into 0.
+        self.cuts = cuts  # (topics,)
         self._names: list[str] | None = None
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each topic's threshold as a probability (the same decision as its margin cut)."""
+        probabilities = expit(self.cuts * self.calibration[0] + self.calibration[1])
+        return {t: float(f"{p:.4g}") for t, p in zip(self.topics, probabilities, strict=True)}
 
     def scores(self, documents: Sequence[Document]) -> np.ndarray:
         """Calibrated probability of each topic for each document, (documents, topics)."""
@@ -177,12 +184,19 @@ class Classifier:
         return self._probabilities(self.features.transform(documents))
 
     def _probabilities(self, matrix: sparse.csr_matrix) -> np.ndarray:
-        margins = np.asarray(matrix @ self.weights) + self.intercepts
+        return self._calibrated(self._margins(matrix))
+
+    def _margins(self, matrix: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(matrix @ self.weights) + self.intercepts
+
+    def _calibrated(self, margins: np.ndarray) -> np.ndarray:
         return np.asarray(expit(margins * self.calibration[0] + self.calibration[1]))
 
     def predict_labels(self, documents: Sequence[Document]) -> np.ndarray:
         """0/1 matrix (documents, topics): the fast path for evaluation, no explanations."""
-        return (self.scores(documents) >= self._cut).astype(np.int8)
+        if not documents:
+            return np.zeros((0, len(self.topics)), dtype=np.int8)
+        return (self._margins(self.features.transform(documents)) >= self.cuts).astype(np.int8)
 
     def predict(
         self, documents: Sequence[Document], explain: bool = True
@@ -191,12 +205,13 @@ class Classifier:
         if not documents:
             return []
         matrix = self.features.transform(documents)
-        probabilities = self._probabilities(matrix)
+        margins = self._margins(matrix)
+        probabilities = self._calibrated(margins)
         results: list[list[TopicScore]] = []
         for row, probs in enumerate(probabilities):
             tags = []
             for index in np.argsort(-probs):
-                if probs[index] < self._cut[index]:
+                if margins[row, index] < self.cuts[index]:
                     continue
                 why = self._why(matrix, row, index) if explain else ()
                 tags.append(TopicScore(self.topics[index], round(float(probs[index]), 4), why))
@@ -231,7 +246,7 @@ class Classifier:
         state = {
             "features": self.features, "topics": self.topics, "weights": self.weights,
             "intercepts": self.intercepts, "calibration": self.calibration,
-            "thresholds": self.thresholds,
+            "cuts": self.cuts,
         }  # fmt: skip
         pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
         return buffer.getvalue()
@@ -243,7 +258,7 @@ class Classifier:
         try:
             return cls(
                 state["features"], list(state["topics"]), state["weights"],
-                state["intercepts"], state["calibration"], dict(state["thresholds"]),
+                state["intercepts"], state["calibration"], state["cuts"],
             )  # fmt: skip
         except KeyError as exc:
             raise ClassifierError(
@@ -354,9 +369,8 @@ def train(
         weights, intercepts = _fit_scorers(matrix, y, params.c)
         step("final fit")
 
-    probability_cuts = expit(cuts * calibration[0] + calibration[1])
-    thresholds = {t: round(float(p), 6) for t, p in zip(topics, probability_cuts, strict=True)}
-    classifier = Classifier(features, topics, weights, intercepts, calibration, thresholds)
+    classifier = Classifier(features, topics, weights, intercepts, calibration, cuts)
+    thresholds = classifier.thresholds
     cv_predicted = (margins >= cuts).astype(np.int8)
     per_topic = f1_score(y, cv_predicted, average=None, zero_division=0)
     report = TrainingReport(

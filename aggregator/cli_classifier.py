@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from aggregator.classify import Classifier
 from aggregator.errors import BiowireError, ClassifierError
@@ -147,6 +147,11 @@ def evaluate(
 def _active_classifier() -> Classifier:
     """The configured database's active model; the shipped one if there is none."""
     settings = get_settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # Connecting would leave an empty database file behind in the working directory.
+        err_console.print(f"no database at {url.database}: scoring the shipped model")
+        return shipped_classifier(default_taxonomy())
     try:
         db = open_database(settings)
     except BiowireError as error:

@@ -60,10 +60,28 @@ def test_scores_are_probabilities_and_tags_follow_thresholds(small) -> None:  # 
     tags = classifier.predict(documents)
     assert [t.slug for t in tags[0]][:1] == ["airports-travel"]
     assert [t.slug for t in tags[1]][:1] == ["payments-finance"]
+    labels = classifier.predict_labels(documents)
     for row, document_tags in enumerate(tags):
-        chosen = {t.slug for t in document_tags}
-        expected = {t for j, t in enumerate(TOPICS) if scores[row, j] >= classifier.thresholds[t]}
-        assert chosen == expected
+        assert {t.slug for t in document_tags} == {
+            t for j, t in enumerate(TOPICS) if labels[row, j]
+        }
+        for tag in document_tags:  # a tagged topic scores at least about its threshold
+            assert tag.score >= classifier.thresholds[tag.slug] * 0.999
+
+
+def test_decisions_survive_thresholds_with_vanishing_probabilities(small) -> None:  # type: ignore[no-untyped-def]
+    # A rare topic's threshold can be a probability like 1e-9; the decision must still be
+    # the margin cut, not a rounded probability that lets every article through.
+    classifier, _ = small
+    documents = [Document("Council approves library hours", "Opening hours change.")] * 2
+    before = classifier.predict_labels(documents)
+    steep = Classifier.from_bytes(classifier.to_bytes())
+    steep.calibration = np.vstack([steep.calibration[0], steep.calibration[1] - 40.0])
+    assert max(steep.thresholds.values()) < 1e-9
+    assert np.array_equal(steep.predict_labels(documents), before)
+    assert [[t.slug for t in tags] for tags in steep.predict(documents)] == [
+        [t for j, t in enumerate(TOPICS) if before[row, j]] for row in range(2)
+    ]
 
 
 def test_each_tag_explains_itself_with_words_of_the_article(small) -> None:  # type: ignore[no-untyped-def]
@@ -165,3 +183,11 @@ def test_rows_without_a_title_take_the_first_line_as_headline(tmp_path: Path) ->
 
 def _no_active_model() -> Classifier:
     raise AssertionError("a file with train rows must not use the active model")
+
+
+def test_evaluate_without_a_database_scores_the_shipped_model(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", str(TEST_ONLY), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ignored_labels"] == ["weather"]
+    assert "shipped model" in result.stderr
+    assert not (tmp_path / "biowire.db").exists()  # no empty database file left behind
