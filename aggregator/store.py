@@ -12,10 +12,12 @@ stored as its own article under a key made distinct by its guid.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.parse import ParsedEntry
@@ -39,45 +41,73 @@ class StoreResult:
 def store_entries(
     session: Session, source_id: int, entries: list[ParsedEntry], fetched_at: datetime
 ) -> StoreResult:
+    """Store one refresh's entries. Works in bulk statements rather than ORM objects: a
+    cold poll stores tens of thousands of articles, and per-object bookkeeping would cost
+    more than the database does."""
     result = StoreResult()
     if not entries:
         return result
-    known_links = _links_by_guid(session, source_id, [e.guid for e in entries])
-    known_articles = _articles_by_key(session, [e.dedup_key for e in entries])
+    # An article is an id once stored, or -(n+1) for the n-th row this call will insert.
+    by_guid, stored_hash = _articles_by_guid(session, source_id, [e.guid for e in entries])
+    by_key = _articles_by_key(session, [e.dedup_key for e in entries])
     # Articles this source already carries: a key match among them is another item of the
     # same feed, not the same story.
-    linked_here = _linked_to(session, source_id, [a.id for a in known_articles.values()])
-    carried = {a for a in known_articles.values() if a.id in linked_here}
+    carried = _linked_to(session, source_id, list(by_key.values()))
 
-    created: list[tuple[Article, ParsedEntry]] = []
+    new_rows: list[dict[str, Any]] = []
+    links: list[tuple[str, int]] = []
+    edits: dict[int, ParsedEntry] = {}
     for entry in entries:
-        link = known_links.get(entry.guid)
-        if link is not None:
-            seen = link.article
-            if seen.content_hash != entry.content_hash:
-                _apply(seen, entry)
-                seen.classified_by_id = None  # edited: classify it again
-                result.updated_article_ids.append(seen.id)
+        known = by_guid.get(entry.guid)
+        if known is not None:
+            if known < 0:  # the same guid twice in one document: the later one wins
+                new_rows[-known - 1].update(_columns(entry))
+            elif stored_hash.get(known, entry.content_hash) != entry.content_hash:
+                # (An article of another feed linked by this very call is left as it is.)
+                edits[known] = entry
+                stored_hash[known] = entry.content_hash
             continue
         key = entry.dedup_key
-        article: Article | None = known_articles.get(key)
+        article = by_key.get(key)
         if article is not None and article in carried:
             key = _distinct_key(entry)
-            article = known_articles.get(key) or _articles_by_key(session, [key]).get(key)
+            article = by_key.get(key) or _articles_by_key(session, [key]).get(key)
         if article is None:
-            article = Article(dedup_key=key, fetched_at=fetched_at)
-            _apply(article, entry)
-            session.add(article)
-            known_articles[key] = article
-            created.append((article, entry))
-        elif article.id is not None:
-            result.linked_article_ids.append(article.id)
-        link = ArticleSource(article=article, source_id=source_id, guid=entry.guid)
-        session.add(link)
-        known_links[entry.guid] = link
+            new_rows.append({"dedup_key": key, "fetched_at": fetched_at, **_columns(entry)})
+            article = -len(new_rows)
+            by_key[key] = article
+        elif article > 0:
+            result.linked_article_ids.append(article)
+        links.append((entry.guid, article))
+        by_guid[entry.guid] = article
         carried.add(article)
-    session.flush()
-    result.new_article_ids = [article.id for article, _ in created]
+
+    new_ids: list[int] = []
+    if new_rows:
+        new_ids = list(
+            session.scalars(
+                insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows
+            )
+        )
+    if links:
+        session.execute(
+            insert(ArticleSource),
+            [
+                {"source_id": source_id, "guid": guid,
+                 "article_id": new_ids[-article - 1] if article < 0 else article,
+                 "first_seen_at": fetched_at}
+                for guid, article in links
+            ],
+        )  # fmt: skip
+    if edits:
+        # Edited: new content, and classified again.
+        session.execute(
+            update(Article),
+            [{"id": article_id, "classified_by_id": None, **_columns(entry)}
+             for article_id, entry in edits.items()],
+        )  # fmt: skip
+        result.updated_article_ids = list(edits)
+    result.new_article_ids = new_ids
     return result
 
 
@@ -86,11 +116,54 @@ def _distinct_key(entry: ParsedEntry) -> str:
     return f"{entry.dedup_key[:2000]}#guid={guid_hash}"
 
 
+def _columns(entry: ParsedEntry) -> dict[str, Any]:
+    return {
+        "url": entry.url, "title": entry.title, "author": entry.author,
+        "summary_html": entry.summary_html, "content_html": entry.content_html,
+        "text": entry.text, "categories": list(entry.categories),
+        "content_hash": entry.content_hash, "published_at": entry.published_at,
+        "updated_at": entry.updated_at,
+    }  # fmt: skip
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), _BATCH):
+        yield unique[start : start + _BATCH]
+
+
+def _articles_by_guid(
+    session: Session, source_id: int, guids: list[str]
+) -> tuple[dict[str, int], dict[int, str]]:
+    """guid → article id for this source's known items, and each such article's hash."""
+    found: dict[str, int] = {}
+    hashes: dict[int, str] = {}
+    for chunk in _chunks(guids):
+        rows = session.execute(
+            select(ArticleSource.guid, Article.id, Article.content_hash)
+            .join(Article, Article.id == ArticleSource.article_id)
+            .where(ArticleSource.source_id == source_id, ArticleSource.guid.in_(chunk))
+        )
+        for guid, article_id, content_hash in rows:
+            found[guid] = article_id
+            hashes[article_id] = content_hash
+    return found, hashes
+
+
+def _articles_by_key(session: Session, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        rows = session.execute(
+            select(Article.dedup_key, Article.id).where(Article.dedup_key.in_(chunk))
+        )
+        found.update((key, article_id) for key, article_id in rows)
+    return found
+
+
 def _linked_to(session: Session, source_id: int, article_ids: list[int]) -> set[int]:
     """Those of `article_ids` that `source_id` already carries."""
     linked: set[int] = set()
-    for start in range(0, len(article_ids), _BATCH):
-        chunk = article_ids[start : start + _BATCH]
+    for chunk in _chunks(article_ids):
         linked.update(
             session.scalars(
                 select(ArticleSource.article_id).where(
@@ -99,42 +172,3 @@ def _linked_to(session: Session, source_id: int, article_ids: list[int]) -> set[
             )
         )
     return linked
-
-
-def _apply(article: Article, entry: ParsedEntry) -> None:
-    article.url = entry.url
-    article.title = entry.title
-    article.author = entry.author
-    article.summary_html = entry.summary_html
-    article.content_html = entry.content_html
-    article.text = entry.text
-    article.categories = list(entry.categories)
-    article.content_hash = entry.content_hash
-    article.published_at = entry.published_at
-    article.updated_at = entry.updated_at
-
-
-def _links_by_guid(session: Session, source_id: int, guids: list[str]) -> dict[str, ArticleSource]:
-    found: dict[str, ArticleSource] = {}
-    unique = list(dict.fromkeys(guids))
-    for start in range(0, len(unique), _BATCH):
-        chunk = unique[start : start + _BATCH]
-        rows = session.scalars(
-            select(ArticleSource).where(
-                ArticleSource.source_id == source_id, ArticleSource.guid.in_(chunk)
-            )
-        )
-        found.update((row.guid, row) for row in rows)
-    return found
-
-
-def _articles_by_key(session: Session, keys: list[str]) -> dict[str, Article]:
-    found: dict[str, Article] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), _BATCH):
-        chunk = unique[start : start + _BATCH]
-        found.update(
-            (a.dedup_key, a)
-            for a in session.scalars(select(Article).where(Article.dedup_key.in_(chunk)))
-        )
-    return found
