@@ -1,0 +1,51 @@
+"""Operating the poller from the command line: poll, see each source's state, re-enable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from aggregator.cli import app
+from aggregator.service import Database
+from tests.aggregator.helpers import add_sources, source_state
+from tests.fixtures.feeds import BIOMETRIC_ITEMS, rss
+from tests.fixtures.servers import LoopbackServer, serve, status
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        running.routes["/feed"] = serve(rss(BIOMETRIC_ITEMS))
+        running.routes["/gone"] = status(410)
+        yield running
+
+
+def test_poll_then_list_then_enable(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database, server: LoopbackServer
+) -> None:
+    monkeypatch.setenv("BIOWIRE_DATABASE_URL", database_url)
+    monkeypatch.setenv("BIOWIRE_ALLOW_PRIVATE_NETWORKS", "1")
+    good, gone = add_sources(db, server.url("/feed"), server.url("/gone"))
+    runner = CliRunner()
+
+    polled = runner.invoke(app, ["poll", "--all", "--no-classify"])
+    assert polled.exit_code == 0, polled.output
+    assert "2 sources polled" in polled.output and "3 new articles, 1 errors" in polled.output
+    # One structured line per refresh: source, status, bytes, new articles, duration.
+    [line] = [ln for ln in polled.output.splitlines() if "refreshed source" in ln and "/feed" in ln]
+    for field in ("status=200", "new_articles=3", "duration_ms=", "bytes="):
+        assert field in line
+
+    listed = runner.invoke(app, ["sources", "list"], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line for line in listed.output.splitlines() if line.strip()}
+    assert " 200 " in rows[str(good)] and "Test feed" in rows[str(good)]
+    assert " 410 " in rows[str(gone)]
+    assert "disabled: the server says the feed is gone (HTTP 410)" in rows[str(gone)]
+
+    enabled = runner.invoke(app, ["sources", "enable", str(gone)])
+    assert enabled.exit_code == 0, enabled.output
+    state = source_state(db, gone)
+    assert state.disabled_at is None and state.consecutive_failures == 0
