@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 from typer.testing import CliRunner
 
 from aggregator.classify import (
@@ -19,7 +20,10 @@ from aggregator.classify import (
     Document,
     Example,
     Params,
+    _best_fallback,
     _best_threshold,
+    _decisions,
+    _Tfidf,
     train,
 )
 from aggregator.cli import app
@@ -104,6 +108,18 @@ def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-unty
     assert loaded.predict(documents) == classifier.predict(documents)
 
 
+def test_fast_transform_gives_scikit_learns_matrix() -> None:
+    texts = [f"{r.title}\n{r.text}" for r in read_rows(SMALL)]
+    fitted, unseen = texts[:24], [*texts[24:], "", "Face face FACE boarding, boarding gates!"]
+    ours = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
+    theirs = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
+    for batch in (fitted, unseen):
+        mine, reference = ours.transform(batch), theirs.transform(batch)
+        assert np.array_equal(mine.indptr, reference.indptr)
+        assert np.array_equal(mine.indices, reference.indices)
+        assert np.allclose(mine.data, reference.data, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("margins", "truth", "floor", "expected"),
     [
@@ -119,6 +135,52 @@ def test_threshold_maximises_out_of_fold_f1_above_a_floor(
 ) -> None:
     got = _best_threshold(np.array(margins), np.array(truth), floor)
     assert got == pytest.approx(expected)
+
+
+# Out-of-fold margins of four articles on two topics, both cuts at 0: the first article is
+# tagged, the other three pass no cut and are near misses of their nearest topic.
+NEAR_MISSES = [[1.0, -2.0], [-0.2, -1.5], [-1.4, -0.3], [-2.0, -1.8]]
+
+
+@pytest.mark.parametrize(
+    ("truth", "expected"),
+    [
+        # Every article has a topic and the nearest misses are right: the rule turns on, with
+        # a cut halfway between the last near miss it takes and the first (wrong) one it leaves.
+        ([[1, 0], [1, 0], [0, 1], [1, 0]], pytest.approx(-1.05)),
+        # The near misses rightly have no topic (hard negatives): taking one only adds a
+        # false positive, so the rule stays off.
+        ([[1, 0], [0, 0], [0, 0], [0, 0]], None),
+        # A lone right near miss among wrong ones still pays: it is taken, the rest are not.
+        ([[1, 0], [1, 0], [0, 0], [0, 0]], pytest.approx(-0.25)),
+    ],
+    ids=["every-article-labelled", "hard-negatives", "only-the-nearest"],
+)
+def test_at_least_one_topic_rule_is_decided_by_out_of_fold_f1(
+    truth: list[list[int]], expected: object
+) -> None:
+    cuts = np.zeros(2)
+    assert _best_fallback(np.array(NEAR_MISSES), np.array(truth), cuts) == expected
+
+
+def test_the_fallback_tags_only_untagged_articles_within_its_cut() -> None:
+    margins, cuts = np.array(NEAR_MISSES), np.array([0.0, 0.5])
+    assert _decisions(margins, cuts, None).tolist() == [
+        [True, False], [False, False], [False, False], [False, False]
+    ]  # fmt: skip
+    # Article 2 is 0.2 below topic 0's cut, article 3 0.8 below topic 1's, article 4 too far.
+    assert _decisions(margins, cuts, -1.0).tolist() == [
+        [True, False], [True, False], [False, True], [False, False]
+    ]  # fmt: skip
+
+
+def test_a_trained_model_records_its_fallback_decision(small) -> None:  # type: ignore[no-untyped-def]
+    # The fixture's near misses are wrong often enough that cross-validation leaves the rule
+    # off; the decision travels with the saved model.
+    classifier, report = small
+    assert report.params["fallback"] is None and classifier.fallback is None
+    loaded = Classifier.from_bytes(classifier.to_bytes())
+    assert loaded.fallback is None
 
 
 def test_training_refuses_a_topic_without_examples() -> None:

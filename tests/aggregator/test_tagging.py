@@ -90,6 +90,9 @@ def test_a_trained_model_is_a_versioned_record(db: Database) -> None:
         assert set(model.metrics) >= {"micro_f1", "macro_f1", "per_topic_f1", "train_seconds"}
         assert set(model.metrics["per_topic_f1"]) == set(model.thresholds) == set(model.topics)
         assert model.thresholds == report.thresholds
+        # The seed set's hard negatives rightly have no topic: cross-validation keeps the
+        # "at least one topic" fallback off for the shipped model.
+        assert model.params["fallback"] is None
         actives = session.scalars(select(ClassifierModel).where(ClassifierModel.is_active))
         assert [m.id for m in actives] == [model.id]
 
