@@ -183,6 +183,24 @@ def test_a_trained_model_records_its_fallback_decision(small) -> None:  # type: 
     assert loaded.fallback is None
 
 
+def test_the_fallback_gives_an_untagged_article_one_topic_on_both_paths(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    strict = Classifier.from_bytes(classifier.to_bytes())
+    strict.cuts = classifier.cuts + 100.0  # no article passes any cut
+    documents = [
+        Document("Airport opens face boarding gates", "Passengers board with a selfie."),
+        Document("Bank adds palm payment at tills", "Customers pay with a hand scan."),
+    ]
+    assert strict.predict_labels(documents).sum() == 0 and strict.predict(documents) == [[], []]
+    strict.fallback = -1000.0  # any near miss at all
+    labels = strict.predict_labels(documents)
+    assert labels.sum(axis=1).tolist() == [1, 1]
+    assert [TOPICS[j] for j in labels.argmax(axis=1)] == ["airports-travel", "payments-finance"]
+    tags = strict.predict(documents)
+    assert [[t.slug for t in row] for row in tags] == [["airports-travel"], ["payments-finance"]]
+    assert all(row[0].why for row in tags)  # a fallback tag explains itself too
+
+
 def test_training_refuses_a_topic_without_examples() -> None:
     examples = [Example("a", "b", ("x",)), Example("c", "d", ("x",))]
     with pytest.raises(ClassifierError, match="no training examples for topics: y"):
