@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 
 from aggregator.errors import ParseError
-from aggregator.sanitize import html_to_text, sanitize_html
+from aggregator.sanitize import html_to_text, sanitize_html, sanitized_to_text
 from aggregator.urls import canonical_url
 
 # Seconds per `sy:updatePeriod` unit (RSS 1.0 Syndication module).
@@ -119,15 +119,18 @@ def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | No
     title = normalise_title(raw.get("title"))
     link = raw.get("link") or ""
     url = canonical_url(link) if link else None
-    summary_html = sanitize_html(raw.get("summary") or "")
+    raw_summary = raw.get("summary") or ""
+    summary_html = sanitize_html(raw_summary)
     content_html = ""
     for content in raw.get("content") or []:
         if content.get("value"):
-            content_html = sanitize_html(content["value"])
+            # feedparser often gives the content as the summary too: sanitise it once.
+            if content["value"] != raw_summary:
+                content_html = sanitize_html(content["value"])
             break
     if summary_html == content_html:
         content_html = ""
-    text = html_to_text(content_html or summary_html)
+    text = sanitized_to_text(content_html or summary_html)
     if not title:
         # Title-less items (common in microblog-style feeds) take their opening words.
         title = text[:120].rsplit(" ", 1)[0] + "…" if len(text) > 120 else text

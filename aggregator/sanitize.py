@@ -37,6 +37,7 @@ _BLOCK_BOUNDARY = re.compile(
     r"<(?:br|hr|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?blockquote)\b[^>]*>", re.I
 )
 _WHITESPACE = re.compile(r"\s+")
+_MARKUP = re.compile(r"[<&\x00]")
 
 
 def _drop_untrusted_iframes(markup: str) -> str:
@@ -80,10 +81,34 @@ def sanitize_html(markup: str) -> str:
     ).strip()
 
 
+# A tag of well-formed markup, its attribute values quoted (they may hold a `>`).
+_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_CELL_BOUNDARY = re.compile(r"<(?:/?th|/?caption|/?table|/?thead|/?tbody|/?tfoot)\b[^>]*>", re.I)
+
+
+def sanitized_to_text(markup: str) -> str:
+    """`html_to_text` of markup that `sanitize_html` produced, without parsing it again.
+
+    The sanitiser serialises a parsed tree: every `<` of text is escaped, attribute values
+    are quoted, comments are gone, and no script or style is left, so cutting the tags by
+    pattern gives the same text as a second pass through the parser, at a fraction of the
+    cost. Tables are the one difference, and an improvement: parsed again out of their
+    table, cells lost their text (foster parenting); here every cell keeps it.
+    """
+    if not markup:
+        return ""
+    spaced = _CELL_BOUNDARY.sub(" ", _BLOCK_BOUNDARY.sub(" ", markup))
+    return _WHITESPACE.sub(" ", html.unescape(_TAG.sub("", spaced))).strip()
+
+
 def html_to_text(markup: str) -> str:
     """Readable plain text of a fragment: tags removed, entities decoded, spaces collapsed."""
     if not markup:
         return ""
+    if not _MARKUP.search(markup):
+        # No tag, entity or NUL: there is nothing for the parser to do but collapse spaces
+        # (most titles, authors and categories).
+        return _WHITESPACE.sub(" ", markup).strip()
     spaced = _BLOCK_BOUNDARY.sub(" ", markup)
     stripped = nh3.clean(spaced, tags=set(), attributes={})
     return _WHITESPACE.sub(" ", html.unescape(stripped)).strip()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.sanitize import html_to_text, sanitize_html
+from aggregator.sanitize import html_to_text, sanitize_html, sanitized_to_text
 from aggregator.urls import canonical_url
 
 
@@ -63,3 +63,30 @@ def test_sanitize_drops_tracking_pixels() -> None:
 def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
     assert html_to_text("<p>Face&nbsp;ID</p><p>and &amp; more</p>") == "Face ID and & more"
     assert html_to_text("<script>bad()</script>visible") == "visible"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<p>Face&nbsp;ID</p><p>and &amp; more</p>",
+        '<p title="a > b">quoted &gt; in an attribute</p>',
+        "<p>a &lt; b &amp;&amp; c &gt; d</p>",
+        '<ul><li>one</li><li>two<br>three</li></ul><a href="https://example.org/x">link</a>',
+        '<iframe src="https://www.youtube.com/embed/x"></iframe><p>after</p>',
+        "<!-- a comment --><script>bad()</script><style>p {}</style>visible",
+        "plain text with \u00e9 and \u4e2d\u6587 &#8217; quote",
+        '<img src="https://img.example/a.png" alt="x > y">caption',
+    ],
+    ids=["entities", "gt-in-attr", "escaped", "blocks", "iframe", "removed", "unicode", "alt"],
+)
+def test_text_of_sanitized_markup_outside_tables_is_the_text_of_a_second_parse(markup: str) -> None:
+    cleaned = sanitize_html(markup)
+    assert sanitized_to_text(cleaned) == html_to_text(cleaned)
+
+
+def test_text_of_sanitized_markup_keeps_every_table_cell() -> None:
+    cleaned = sanitize_html(
+        "<table><tr><th>Rails</th><th>Gemstone</th></tr><tr><td>MySQL</td><td>Stone</td></tr>"
+        "</table><p>after</p>"
+    )
+    assert sanitized_to_text(cleaned) == "Rails Gemstone MySQL Stone after"
