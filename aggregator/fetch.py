@@ -9,6 +9,7 @@ resolved address is checked at connect time, on the first request and on every r
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import zlib
@@ -214,10 +215,7 @@ async def _fetch(
     etag: str | None,
     last_modified: str | None,
 ) -> FetchResult:
-    timeout = httpx.Timeout(
-        connect=limits.connect_timeout, read=limits.read_timeout, write=10.0,
-        pool=limits.total_timeout,
-    )  # fmt: skip
+    timeout = _timeout(limits)
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -257,6 +255,15 @@ async def _fetch(
         finally:
             await response.aclose()
     raise FetchError(f"more than {limits.max_redirects} redirects (last to {current})")
+
+
+@functools.lru_cache(maxsize=8)
+def _timeout(limits: FetchLimits) -> httpx.Timeout:
+    """One `Timeout` per set of limits, not one per request (a poll makes thousands)."""
+    return httpx.Timeout(
+        connect=limits.connect_timeout, read=limits.read_timeout, write=10.0,
+        pool=limits.total_timeout,
+    )  # fmt: skip
 
 
 def _innermost(exc: BaseException) -> str:
