@@ -18,10 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import Table, case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.errors import BiowireError, FetchError, HTTPStatusError, ParseError
@@ -31,17 +32,20 @@ from aggregator.fetch import (
     cache_lifetime_seconds,
     fetch_feed,
 )
-from aggregator.parse import ParsedFeed, parse_feed
+from aggregator.parse import ParsedFeed
+from aggregator.prepare import PreparedFeed, prepare_feed
 from aggregator.schedule import (
     ScheduleBounds,
     interval_after_failure,
     interval_after_success,
     next_poll,
 )
-from aggregator.store import store_entries
-from models import Source, session_scope
+from aggregator.store import EntryTags, store_entries
+from models import Source, Topic, session_scope
 
 log = logging.getLogger("biowire.poll")
+# The table itself, for the UPDATEs a poll makes by the thousand (no ORM bookkeeping).
+_SOURCES = cast(Table, Source.__table__)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,15 @@ class SourceSnapshot:
     last_modified: str | None
     body_hash: str | None
     consecutive_failures: int
+    poll_interval_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Tagging:
+    """The model the parse workers tag new sources' entries with, and the topics' ids."""
+
+    model_id: int
+    topic_ids: dict[str, int]
 
 
 @dataclass
@@ -156,13 +169,15 @@ class Writer:
 
 
 def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
-    query = select(Source).where(Source.disabled_at.is_(None)).order_by(Source.id)
+    query = (
+        select(Source.id, Source.url, Source.etag, Source.last_modified, Source.body_hash,
+               Source.consecutive_failures, Source.poll_interval_seconds)
+        .where(Source.disabled_at.is_(None))
+        .order_by(Source.id)
+    )  # fmt: skip
     if not everything:
         query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
-    return [
-        SourceSnapshot(s.id, s.url, s.etag, s.last_modified, s.body_hash, s.consecutive_failures)
-        for s in session.scalars(query)
-    ]
+    return [SourceSnapshot(*row) for row in session.execute(query)]
 
 
 async def poll(
@@ -172,11 +187,18 @@ async def poll(
     everything: bool = False,
     parse_executor: Executor | None = None,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
+    model_id: int | None = None,
 ) -> PollSummary:
-    """Refresh every due source (every enabled one with `everything`) once."""
+    """Refresh every due source (every enabled one with `everything`) once. With
+    `model_id`, new sources' entries are tagged by that model as they are parsed (see
+    `aggregator.prepare`)."""
     started = time.perf_counter()
     with session_scope(factory) as session:
         sources = due_sources(session, datetime.now(UTC), everything)
+        tagging = None
+        if model_id is not None:
+            topic_ids = {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
+            tagging = Tagging(model_id, topic_ids)
     overall = asyncio.Semaphore(options.concurrency)
     per_host: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(options.per_host_concurrency)
@@ -191,7 +213,7 @@ async def poll(
         async with per_host[host], overall:
             try:
                 outcome = await refresh_source(
-                    factory, client, source, options, parse_executor, writer
+                    factory, client, source, options, parse_executor, writer, tagging
                 )
             except Exception as error:  # one source's bug must not end the run
                 log.exception("refresh failed unexpectedly", extra={"source": source.url})
@@ -215,6 +237,7 @@ async def refresh_source(
     options: PollOptions,
     parse_executor: Executor | None = None,
     writer: Writer | None = None,
+    tagging: Tagging | None = None,
 ) -> RefreshOutcome:
     """Fetch (conditionally), parse, store and schedule one source. Never raises for the
     source's own faults: they are recorded on the source and returned in the outcome."""
@@ -252,10 +275,15 @@ async def refresh_source(
         await finish(lambda s, now: _record_unchanged(s, source, response, options, now))
         return _done(outcome, started)
 
+    # A source read for the first time brings all its entries as new articles: tag them as
+    # they are parsed. Later reads bring a few new entries among many known ones, which
+    # are not worth classifying again; `classify_pending` tags those few after the poll.
+    tag_with = tagging.model_id if tagging is not None and source.body_hash is None else None
     try:
-        parsed = await loop.run_in_executor(
-            parse_executor, parse_feed, response.final_url, response.body, response.headers
-        )
+        prepared: PreparedFeed = await loop.run_in_executor(
+            parse_executor, prepare_feed, response.final_url, response.body, response.headers,
+            tag_with,
+        )  # fmt: skip
     except Exception as error:  # feedparser's own failures are the feed's
         parse_failure = (
             error if isinstance(error, ParseError) else ParseError(f"the parser failed: {error!r}")
@@ -266,8 +294,13 @@ async def refresh_source(
         )
         return _done(outcome, started)
 
+    parsed = prepared.feed
+    tags = None
+    if tagging is not None and prepared.tags is not None:
+        tags = EntryTags(tagging.model_id, tagging.topic_ids, prepared.tags)
+
     def store(session: Session, now: datetime) -> None:
-        stored = store_entries(session, source.id, parsed.entries, now)
+        stored = store_entries(session, source.id, parsed.entries, now, tags)
         outcome.new_articles = stored.new
         outcome.new_article_ids = stored.new_article_ids
         _record_success(session, source, response, parsed, body_hash, stored.new, options, now)
@@ -315,29 +348,31 @@ def _record_success(
     options: PollOptions,
     now: datetime,
 ) -> None:
-    source = session.get_one(Source, snapshot.id)
-    if parsed.title and not source.title:
-        source.title = parsed.title[:500]
-    if parsed.site_url:
-        source.site_url = parsed.site_url[:2048]
-    if response.moved_permanently_to:
-        _move(session, source, response.moved_permanently_to)
-    source.etag = response.headers.get("etag")
-    source.last_modified = response.headers.get("last-modified")
-    source.body_hash = body_hash
-    source.last_status = response.status
-    source.last_polled_at = now
-    source.last_new_articles = new_articles
-    source.consecutive_failures = 0
-    source.last_error = parsed.warning
-    source.last_error_at = now if parsed.warning else None
     interval = interval_after_success(
         [e.published_at for e in parsed.entries],
         options.bounds,
         _server_min_interval(response, parsed, now),
     )
-    source.poll_interval_seconds = interval
-    source.next_poll_at = next_poll(now, interval)
+    values: dict[str, object] = {
+        "etag": response.headers.get("etag"),
+        "last_modified": response.headers.get("last-modified"),
+        "body_hash": body_hash,
+        "last_status": response.status,
+        "last_polled_at": now,
+        "last_new_articles": new_articles,
+        "consecutive_failures": 0,
+        "last_error": parsed.warning,
+        "last_error_at": now if parsed.warning else None,
+        "poll_interval_seconds": interval,
+        "next_poll_at": next_poll(now, interval),
+    }
+    if parsed.title:
+        title = _SOURCES.c.title
+        values["title"] = case((or_(title.is_(None), title == ""), parsed.title[:500]),
+                               else_=title)  # fmt: skip
+    if parsed.site_url:
+        values["site_url"] = parsed.site_url[:2048]
+    _update_source(session, snapshot, response, values)
 
 
 def _record_unchanged(
@@ -347,23 +382,26 @@ def _record_unchanged(
     options: PollOptions,
     now: datetime,
 ) -> None:
-    source = session.get_one(Source, snapshot.id)
-    if response.moved_permanently_to:
-        _move(session, source, response.moved_permanently_to)
-    # A 304 may carry a fresh validator; keep the old one if it does not.
-    source.etag = response.headers.get("etag", source.etag)
-    source.last_modified = response.headers.get("last-modified", source.last_modified)
-    source.last_status = response.status
-    source.last_polled_at = now
-    source.last_new_articles = 0
-    source.consecutive_failures = 0
-    source.last_error = None
-    source.last_error_at = None
+    # One small UPDATE: most refreshes of a warm poll end here.
     interval = max(
-        source.poll_interval_seconds or options.bounds.min_interval,
+        snapshot.poll_interval_seconds or options.bounds.min_interval,
         _server_min_interval(response, None, now),
     )
-    source.next_poll_at = next_poll(now, interval)
+    values: dict[str, object] = {
+        "last_status": response.status,
+        "last_polled_at": now,
+        "last_new_articles": 0,
+        "consecutive_failures": 0,
+        "last_error": None,
+        "last_error_at": None,
+        "next_poll_at": next_poll(now, interval),
+    }
+    # A 304 may carry a fresh validator; keep the old one if it does not.
+    if "etag" in response.headers:
+        values["etag"] = response.headers["etag"]
+    if "last-modified" in response.headers:
+        values["last_modified"] = response.headers["last-modified"]
+    _update_source(session, snapshot, response, values)
 
 
 def _record_failure(
@@ -397,11 +435,20 @@ def _record_failure(
     source.next_poll_at = next_poll(now, interval)
 
 
-def _move(session: Session, source: Source, new_url: str) -> None:
-    """Follow a permanent redirect, unless another source already has that URL."""
-    taken = session.scalar(select(Source.id).where(Source.url == new_url, Source.id != source.id))
-    if taken is None:
-        source.url = new_url
+def _update_source(
+    session: Session, snapshot: SourceSnapshot, response: FetchResult, values: dict[str, object]
+) -> None:
+    """Write a refresh's outcome with one UPDATE (no ORM load: a poll makes thousands)."""
+    new_url = response.moved_permanently_to
+    # Follow a permanent redirect, unless another source already has that URL.
+    if new_url and _url_free(session, snapshot.id, new_url):
+        values["url"] = new_url
+    session.execute(update(_SOURCES).where(_SOURCES.c.id == snapshot.id).values(values))
+
+
+def _url_free(session: Session, source_id: int, url: str) -> bool:
+    taken = session.scalar(select(Source.id).where(Source.url == url, Source.id != source_id))
+    return taken is None
 
 
 def schedule_now(session: Session, source_ids: list[int] | None = None) -> None:

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from aggregator.database import require_current_schema, upgrade_database
 from aggregator.fetch import ClientOptions, FetchLimits, build_client
 from aggregator.poll import PollOptions, PollSummary, RefreshOutcome, poll
+from aggregator.prepare import install_model
 from aggregator.schedule import ScheduleBounds
 from aggregator.settings import Settings
-from aggregator.tagging import classify_pending, ensure_model
+from aggregator.tagging import active_model, classify_pending, ensure_model
 from aggregator.taxonomy import default_taxonomy, sync_topics
 from models import make_engine, make_session_factory, session_scope
 
@@ -86,13 +87,32 @@ class ParsePool(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._lock = threading.Lock()
+        self._model: tuple[int, bytes] | None = None
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        # Workers then fork from a server that has feedparser and nh3 imported already.
-        context.set_forkserver_preload(["aggregator.parse"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        # Workers then fork from a server that has feedparser, nh3 and scikit-learn
+        # imported already.
+        context.set_forkserver_preload(["aggregator.prepare"])
+        if self._model is None:
+            return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=install_model,
+            initargs=self._model,
+        )
+
+    def use_model(self, model_id: int, blob: bytes) -> None:
+        """Let the workers tag with this model: each loads it once, when it starts. A new
+        model replaces the workers (between polls, when none is busy)."""
+        with self._lock:
+            if self._model is not None and self._model[0] == model_id and self._model[1] == blob:
+                return
+            self._model = (model_id, blob)
+            self._pool.shutdown(wait=True)
+            self._pool = self._start()
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
@@ -135,6 +155,7 @@ async def poll_once(
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
     parse_executor: Executor | None = None,
 ) -> PollSummary:
+    model_id = _tag_with_active_model(database, parse_executor)
     client = build_client(client_options(settings))
     try:
         return await poll(
@@ -144,9 +165,25 @@ async def poll_once(
             everything=everything,
             parse_executor=parse_executor,
             on_outcome=on_outcome,
+            model_id=model_id,
         )
     finally:
         await client.aclose()
+
+
+def _tag_with_active_model(database: Database, parse_executor: Executor | None) -> int | None:
+    """Give the parse workers the active model, so new sources' articles are stored tagged;
+    without one, articles are stored untagged and `classify_new` trains one and tags them."""
+    with session_scope(database.factory) as session:
+        model = active_model(session)
+        if model is None:
+            return None
+        model_id, blob = model.id, model.blob
+    if isinstance(parse_executor, ParsePool):
+        parse_executor.use_model(model_id, blob)
+    else:  # threads of this process (or any other executor that shares its memory)
+        install_model(model_id, blob)
+    return model_id
 
 
 def classify_new(database: Database, on_batch: Callable[[int], None] | None = None) -> int:

@@ -7,24 +7,44 @@ another feed, which gains a link to this source; otherwise it is a new article.
 A feed that carries two items with different guids means two stories, even when their
 canonical URLs agree (a blog whose posts are fragments of one day's page): the second is
 stored as its own article under a key made distinct by its guid.
+
+New articles may arrive with the model's tags (computed in the parse pool): they are
+written with the articles and the articles marked as classified by that model, so the
+later tagging pass has nothing left to do. Edited articles are not retagged here: they
+are queued for `tagging.classify_pending`, which leaves an editor's correction alone.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from aggregator.classify import TopicScore
 from aggregator.parse import ParsedEntry
-from models import Article, ArticleSource
+from models import Article, ArticleSource, ArticleTopic
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _BATCH = 500
+# The tables themselves: inserts of plain rows skip the ORM's bulk machinery, which cost
+# more than SQLite did, and the poll's writer shares the GIL with the event loop.
+_ARTICLES = cast(Table, Article.__table__)
+_LINKS = cast(Table, ArticleSource.__table__)
+_TAGS = cast(Table, ArticleTopic.__table__)
+
+
+@dataclass(frozen=True)
+class EntryTags:
+    """A model's tags for each entry of one refresh (in the order of the entries)."""
+
+    model_id: int
+    topic_ids: Mapping[str, int]  # topic slug -> topics.id
+    per_entry: Sequence[Sequence[TopicScore]]
 
 
 @dataclass
@@ -39,14 +59,20 @@ class StoreResult:
 
 
 def store_entries(
-    session: Session, source_id: int, entries: list[ParsedEntry], fetched_at: datetime
+    session: Session,
+    source_id: int,
+    entries: list[ParsedEntry],
+    fetched_at: datetime,
+    tags: EntryTags | None = None,
 ) -> StoreResult:
-    """Store one refresh's entries. Works in bulk statements rather than ORM objects: a
-    cold poll stores tens of thousands of articles, and per-object bookkeeping would cost
-    more than the database does."""
+    """Store one refresh's entries, and the model's `tags` of the new ones. Works in bulk
+    statements rather than ORM objects: a cold poll stores tens of thousands of articles,
+    and per-object bookkeeping would cost more than the database does."""
     result = StoreResult()
     if not entries:
         return result
+    if tags is not None and len(tags.per_entry) != len(entries):
+        raise ValueError("tags must give one list per entry")
     # An article is an id once stored, or -(n+1) for the n-th row this call will insert.
     by_guid, stored_hash = _articles_by_guid(session, source_id, [e.guid for e in entries])
     by_key = _articles_by_key(session, [e.dedup_key for e in entries])
@@ -55,13 +81,16 @@ def store_entries(
     carried = _linked_to(session, source_id, list(by_key.values()))
 
     new_rows: list[dict[str, Any]] = []
+    new_row_entry: list[int] = []  # the index in `entries` each new row was made from
     links: list[tuple[str, int]] = []
     edits: dict[int, ParsedEntry] = {}
-    for entry in entries:
+    classified_by = tags.model_id if tags is not None else None
+    for index, entry in enumerate(entries):
         known = by_guid.get(entry.guid)
         if known is not None:
             if known < 0:  # the same guid twice in one document: the later one wins
                 new_rows[-known - 1].update(_columns(entry))
+                new_row_entry[-known - 1] = index
             elif stored_hash.get(known, entry.content_hash) != entry.content_hash:
                 # (An article of another feed linked by this very call is left as it is.)
                 edits[known] = entry
@@ -73,7 +102,9 @@ def store_entries(
             key = _distinct_key(entry)
             article = by_key.get(key) or _articles_by_key(session, [key]).get(key)
         if article is None:
-            new_rows.append({"dedup_key": key, "fetched_at": fetched_at, **_columns(entry)})
+            new_rows.append({"dedup_key": key, "fetched_at": fetched_at,
+                             "classified_by_id": classified_by, **_columns(entry)})  # fmt: skip
+            new_row_entry.append(index)
             article = -len(new_rows)
             by_key[key] = article
         elif article > 0:
@@ -86,12 +117,12 @@ def store_entries(
     if new_rows:
         new_ids = list(
             session.scalars(
-                insert(Article).returning(Article.id, sort_by_parameter_order=True), new_rows
+                insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True), new_rows
             )
         )
     if links:
         session.execute(
-            insert(ArticleSource),
+            insert(_LINKS),
             [
                 {"source_id": source_id, "guid": guid,
                  "article_id": new_ids[-article - 1] if article < 0 else article,
@@ -99,6 +130,8 @@ def store_entries(
                 for guid, article in links
             ],
         )  # fmt: skip
+    if tags is not None and new_ids:
+        _store_tags(session, tags, [(new_ids[row], i) for row, i in enumerate(new_row_entry)])
     if edits:
         # Edited: new content, and classified again.
         session.execute(
@@ -109,6 +142,19 @@ def store_entries(
         result.updated_article_ids = list(edits)
     result.new_article_ids = new_ids
     return result
+
+
+def _store_tags(session: Session, tags: EntryTags, articles: list[tuple[int, int]]) -> None:
+    """The model's tags of new articles, given as (article id, entry index) pairs."""
+    rows = [
+        {"article_id": article_id, "topic_id": tags.topic_ids[tag.slug], "score": tag.score,
+         "origin": "model", "model_id": tags.model_id, "why": list(tag.why)}
+        for article_id, index in articles
+        for tag in tags.per_entry[index]
+        if tag.slug in tags.topic_ids
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(_TAGS), rows)
 
 
 def _distinct_key(entry: ParsedEntry) -> str:

@@ -1,0 +1,71 @@
+"""The CPU work of one refresh, done off the event loop (in the parse pool in production):
+parse the body and, when asked, tag its entries with the active model.
+
+Tagging here rather than in a pass after the poll puts the classifier on every core and
+overlaps it with fetching, and the store then writes each new article with its tags in
+the same transaction. The model reaches a pool process once, through `install_model` (the
+pool's initializer), never with each task: a task names the model it wants by id, and a
+process that does not hold that model returns the entries untagged, for
+`tagging.classify_pending` to tag later. Nothing is lost, only done later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.classify import Classifier, Document, TopicScore
+from aggregator.errors import ClassifierError
+from aggregator.parse import ParsedFeed, parse_feed
+
+log = logging.getLogger("biowire.prepare")
+
+# The model this process tags with: (model id, its blob, the classifier). One at a time.
+_installed: tuple[int, bytes, Classifier] | None = None
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    feed: ParsedFeed
+    # One list of tags per entry of `feed.entries`, from model `model_id`; None if untagged.
+    tags: list[list[TopicScore]] | None = None
+    model_id: int | None = None
+
+
+def install_model(model_id: int, blob: bytes) -> None:
+    """Load the model this process tags with (a pool initializer, or called in-process)."""
+    global _installed
+    # Ids are only unique within one database; the blob says whether it is the same model.
+    if _installed is not None and _installed[0] == model_id and _installed[1] == blob:
+        return
+    try:
+        _installed = (model_id, blob, Classifier.from_bytes(blob))
+    except ClassifierError:
+        # A model saved by an older version: leave tagging to `classify_pending`, which
+        # retrains when it meets one.
+        log.warning("model %s is not readable here; articles will be tagged later", model_id)
+        _installed = None
+
+
+def uninstall_model() -> None:
+    global _installed
+    _installed = None
+
+
+def prepare_feed(
+    url: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    model_id: int | None = None,
+    now: datetime | None = None,
+) -> PreparedFeed:
+    """Parse `body`; with `model_id`, tag every entry if this process holds that model."""
+    feed = parse_feed(url, body, headers, now)
+    installed = _installed
+    if model_id is None or installed is None or installed[0] != model_id or not feed.entries:
+        return PreparedFeed(feed)
+    classifier = installed[2]
+    # The same documents `classify_pending` would build from the stored columns.
+    tags = classifier.predict([Document(e.title, e.text) for e in feed.entries])
+    return PreparedFeed(feed, tags, model_id)

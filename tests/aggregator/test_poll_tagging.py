@@ -1,0 +1,141 @@
+"""Articles stored by a poll carry the active model's tags, computed where the entries
+were parsed; editors' corrections still win."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select, update
+from werkzeug import Response
+
+from aggregator.service import Database, ParsePool, classify_new, poll_once
+from aggregator.settings import Settings
+from aggregator.tagging import active_model, classify_pending, load_classifier, set_topics
+from models import Article, ArticleTopic, session_scope
+from tests.aggregator.helpers import add_sources
+from tests.conftest import run_poll
+from tests.fixtures.feeds import BIOMETRIC_ITEMS, Item, recent, rss
+
+RSS_TYPE = "application/rss+xml"
+Tags = dict[int, dict[str, tuple[str, int | None, float, tuple[str, ...]]]]
+
+
+def all_tags(db: Database) -> Tags:
+    found: Tags = {}
+    with session_scope(db.factory) as session:
+        for tag in session.scalars(select(ArticleTopic)):
+            found.setdefault(tag.article_id, {})[tag.topic.slug] = (
+                tag.origin, tag.model_id, tag.score, tuple(tag.why)
+            )  # fmt: skip
+    return found
+
+
+def unclassified(db: Database) -> list[int]:
+    with session_scope(db.factory) as session:
+        return list(session.scalars(select(Article.id).where(Article.classified_by_id.is_(None))))
+
+
+def active_model_id(db: Database) -> int:
+    with session_scope(db.factory) as session:
+        model = active_model(session)
+        assert model is not None
+        return model.id
+
+
+def test_a_new_sources_articles_are_stored_with_the_models_tags(
+    httpserver: HTTPServer, settings: Settings, db: Database
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    model_id = active_model_id(db)
+
+    run_poll(settings, db)
+
+    assert unclassified(db) == []
+    stored = all_tags(db)
+    assert len(stored) == 3  # each of these stories has at least one topic
+    for tags in stored.values():
+        for origin, tagged_by, score, why in tags.values():
+            assert origin == "model" and tagged_by == model_id
+            assert 0 < score <= 1 and why
+    assert classify_new(db) == 0
+
+
+def test_tags_from_the_poll_are_the_ones_the_tagging_pass_gives(
+    httpserver: HTTPServer, settings: Settings, db: Database
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    run_poll(settings, db)
+    from_poll = all_tags(db)
+
+    with session_scope(db.factory) as session:
+        session.execute(update(Article).values(classified_by_id=None))
+        model = active_model(session)
+        assert model is not None
+        assert classify_pending(session, model, load_classifier(model)) == 3
+
+    assert all_tags(db) == from_poll
+
+
+def test_the_parse_pool_tags_too(httpserver: HTTPServer, settings: Settings, db: Database) -> None:
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    with ParsePool(workers=1) as pool:
+        summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
+
+    assert summary.new_articles == 3 and summary.errors == 0
+    assert unclassified(db) == []
+    assert len(all_tags(db)) == 3
+
+
+def test_an_editors_tags_survive_an_edited_entry(
+    httpserver: HTTPServer, settings: Settings, db: Database
+) -> None:
+    story = BIOMETRIC_ITEMS[0]
+    edited = Item(story.title + " (updated)", story.link, summary=story.summary + " More gates.",
+                  published=story.published)  # fmt: skip
+    bodies = iter([rss([story]), rss([edited])])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type=RSS_TYPE)
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    run_poll(settings, db)
+    [article_id] = all_tags(db)
+    with session_scope(db.factory) as session:
+        set_topics(session, article_id, ["payments-finance"])
+
+    run_poll(settings, db)  # the edit: new title and text, queued for tagging again
+    assert unclassified(db) == [article_id]
+    classify_new(db)
+
+    editor = {"payments-finance": ("editor", None, 1.0, ())}
+    assert all_tags(db) == {article_id: editor}
+    with session_scope(db.factory) as session:
+        assert session.get_one(Article, article_id).title.endswith("(updated)")
+
+
+def test_later_polls_leave_new_entries_of_known_sources_to_the_tagging_pass(
+    httpserver: HTTPServer, settings: Settings, db: Database
+) -> None:
+    fresh = Item("Border agency pilots iris scanners at land crossings",
+                 "https://news.example.org/iris-border", published=recent(0.5))  # fmt: skip
+    bodies = iter([rss(BIOMETRIC_ITEMS), rss([fresh, *BIOMETRIC_ITEMS])])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type=RSS_TYPE)
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    run_poll(settings, db)
+    second = run_poll(settings, db)
+
+    assert second.new_articles == 1
+    assert unclassified(db) == second.outcomes[0].new_article_ids
+    assert classify_new(db) == 1
+    assert unclassified(db) == []
