@@ -16,13 +16,13 @@ from aggregator.settings import Settings
 from aggregator.sources import add_source
 from models import session_scope
 from tests.conftest import run_poll
-from tests.fixtures.feeds import BIOMETRIC_ITEMS, Item, recent, rss
+from tests.fixtures.feeds import BIOMETRIC_ITEMS, Item, earlier_today, rss
 
 HOSTILE = Item(
     'Evil <script>alert("title")</script> headline',
     "https://news.example.org/hostile",
     summary='<p>Lead</p><img src="x" onerror="alert(1)"><script>alert("summary")</script>',
-    published=recent(0.5),
+    published=earlier_today(0),
 )
 
 
