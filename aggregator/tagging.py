@@ -25,6 +25,7 @@ from aggregator.classify import (
 from aggregator.errors import ClassifierError
 from aggregator.taxonomy import TopicDefinition, sync_topics
 from models import Article, ArticleTopic, ClassifierModel, Correction, Topic
+from models.dialect import json_array_nonempty
 
 BATCH_SIZE = 500
 
@@ -63,7 +64,9 @@ def training_examples(session: Session, taxonomy: Sequence[TopicDefinition]) -> 
         for category in topic.publisher_categories:
             by_category.setdefault(category, topic.slug)
     if by_category:
-        for article in session.scalars(select(Article).where(Article.categories != "[]")):
+        for article in session.scalars(
+            select(Article).where(json_array_nonempty(Article.categories))
+        ):
             if article.id in corrected:
                 continue
             labels = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Select, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
@@ -32,6 +32,12 @@ def text_matches(columns: list[InstrumentedAttribute[Any]], query: str) -> Colum
     """
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+def json_array_nonempty(column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """True where a JSON array column holds at least one element (both dialects have
+    json_array_length; PostgreSQL cannot compare a json value with a string)."""
+    return func.json_array_length(column) > 0
 
 
 def for_update_skip_locked(session: Session, statement: Select[Any]) -> Select[Any]:
