@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from typer.testing import CliRunner
 
@@ -106,6 +107,46 @@ def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-unty
     loaded = Classifier.from_bytes(classifier.to_bytes())
     assert np.array_equal(loaded.scores(documents), classifier.scores(documents))
     assert loaded.predict(documents) == classifier.predict(documents)
+
+
+def test_features_join_headline_body_and_whole_text_blocks(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, report = small
+    features = classifier.features
+    documents = [
+        Document("Airport opens face boarding gates", "Passengers board with a selfie."),
+        Document("", "Bank adds palm payment; unseen zyxwv words."),
+        Document("Face boarding", ""),
+    ]
+    matrix = features.transform(documents)
+    names = features.names()
+    assert report.params["whole_text"] is True
+    assert matrix.shape[1] == len(names) == classifier.weights.shape[0]
+    # Tokenised once for all three blocks, the same matrix as each block on its own text;
+    # the last block is the headline and body as one text, normalised on its own.
+    whole = features.whole.transform([f"{d.title}\n{d.text}" for d in documents])
+    separately = sparse.hstack(
+        [
+            features.title.transform([d.title for d in documents]),
+            features.body.transform([d.text for d in documents]),
+            whole,
+        ]
+    )
+    assert np.allclose(matrix.toarray(), separately.toarray(), rtol=0, atol=1e-12)
+    assert names[-whole.shape[1] :] == list(features.whole.get_feature_names_out())
+
+
+def test_a_model_without_the_whole_text_block_still_predicts() -> None:
+    rows = [r for r in read_rows(SMALL) if r.split == "train"]
+    examples = [Example(r.title, r.text, r.labels) for r in rows]
+    classifier, report = train(examples, TOPICS, Params(whole_text=False))
+    assert report.params["whole_text"] is False
+    documents = [Document("Bank adds palm payment at tills", "Customers pay with a hand scan.")]
+    expected = classifier.predict(documents)
+    # A model saved before the third block existed has no `whole` attribute at all.
+    del classifier.features.whole
+    loaded = Classifier.from_bytes(classifier.to_bytes())
+    assert loaded.features.transform(documents).shape[1] == len(loaded.features.names())
+    assert loaded.predict(documents) == expected
 
 
 def test_fast_transform_gives_scikit_learns_matrix() -> None:
