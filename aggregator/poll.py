@@ -21,12 +21,23 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import Table, case, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.errors import BiowireError, FetchError, HTTPStatusError, ParseError
 from aggregator.fetch import (
+    FeedClient,
     FetchLimits,
     FetchResult,
     cache_lifetime_seconds,
@@ -105,7 +116,23 @@ class PollSummary:
         return sum(1 for o in self.outcomes if o.error)
 
 
-Write = Callable[[Session, datetime], None]
+@dataclass(frozen=True)
+class RowWrite:
+    """A write that is one row of parameters for a shared statement: the writer runs all such
+    rows of a group as one `executemany`, instead of a statement each."""
+
+    statement: Update
+    params: dict[str, object]
+
+
+Write = Callable[[Session, datetime], None] | RowWrite
+
+
+def _apply(session: Session, write: Write, now: datetime) -> None:
+    if isinstance(write, RowWrite):
+        session.execute(write.statement, [write.params])
+    else:
+        write(session, now)
 
 
 class Writer:
@@ -155,8 +182,14 @@ class Writer:
     def _commit_group(self, group: list[tuple[Write, Future[None]]]) -> None:
         try:
             with session_scope(self._factory) as session:
+                rows: dict[Update, list[dict[str, object]]] = {}
                 for write, _ in group:
-                    write(session, datetime.now(UTC))
+                    if isinstance(write, RowWrite):
+                        rows.setdefault(write.statement, []).append(write.params)
+                    else:
+                        write(session, datetime.now(UTC))
+                for statement, params in rows.items():
+                    session.execute(statement, params)
         except Exception as error:
             if len(group) == 1:
                 group[0][1].set_exception(error)
@@ -182,7 +215,7 @@ def due_sources(session: Session, now: datetime, everything: bool = False) -> li
 
 async def poll(
     factory: sessionmaker[Session],
-    client: httpx.AsyncClient,
+    client: FeedClient,
     options: PollOptions,
     everything: bool = False,
     parse_executor: Executor | None = None,
@@ -210,14 +243,24 @@ async def poll(
         host = (urlsplit(source.url).hostname or "").lower()
         # Host first: a refresh queued behind its host's limit must not hold a global slot
         # that a refresh of another host could use.
-        async with per_host[host], overall:
-            try:
-                outcome = await refresh_source(
-                    factory, client, source, options, parse_executor, writer, tagging
-                )
-            except Exception as error:  # one source's bug must not end the run
-                log.exception("refresh failed unexpectedly", extra={"source": source.url})
-                outcome = RefreshOutcome(source.id, source.url, error=f"internal error: {error!r}")
+        held: list[asyncio.Semaphore] = []
+
+        def release() -> None:
+            while held:
+                held.pop().release()
+
+        try:
+            for limit in (per_host[host], overall):
+                await limit.acquire()
+                held.append(limit)
+            outcome = await refresh_source(
+                factory, client, source, options, parse_executor, writer, tagging, release
+            )
+        except Exception as error:  # one source's bug must not end the run
+            log.exception("refresh failed unexpectedly", extra={"source": source.url})
+            outcome = RefreshOutcome(source.id, source.url, error=f"internal error: {error!r}")
+        finally:
+            release()
         summary.outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -232,26 +275,31 @@ async def poll(
 
 async def refresh_source(
     factory: sessionmaker[Session],
-    client: httpx.AsyncClient,
+    client: FeedClient,
     source: SourceSnapshot,
     options: PollOptions,
     parse_executor: Executor | None = None,
     writer: Writer | None = None,
     tagging: Tagging | None = None,
+    release_limits: Callable[[], None] | None = None,
 ) -> RefreshOutcome:
     """Fetch (conditionally), parse, store and schedule one source. Never raises for the
-    source's own faults: they are recorded on the source and returned in the outcome."""
+    source's own faults: they are recorded on the source and returned in the outcome.
+    `release_limits` is called once the server and the parser are done with it: waiting
+    for the database need not keep another refresh from fetching."""
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     outcome = RefreshOutcome(source.id, source.url)
 
     def finish(write: Write) -> asyncio.Future[None]:
+        if release_limits is not None:
+            release_limits()
         if writer is not None:
             return asyncio.wrap_future(writer.submit(write))
 
         def transaction() -> None:
             with session_scope(factory) as session:
-                write(session, datetime.now(UTC))
+                _apply(session, write, datetime.now(UTC))
 
         return loop.run_in_executor(None, transaction)
 
@@ -272,7 +320,7 @@ async def refresh_source(
     if response.not_modified or (body_hash and body_hash == source.body_hash):
         # RFC 9110 §15.4.5: 304 means our copy is current; an identical body means the same.
         outcome.unchanged = True
-        await finish(lambda s, now: _record_unchanged(s, source, response, options, now))
+        await finish(_record_unchanged(source, response, options, datetime.now(UTC)))
         return _done(outcome, started)
 
     # A source read for the first time brings all its entries as new articles: tag them as
@@ -338,6 +386,34 @@ def _server_min_interval(response: FetchResult, parsed: ParsedFeed | None, now: 
     return max(hints)
 
 
+def _column_param(name: str) -> BindParameter[object]:
+    return bindparam(f"p_{name}", type_=_SOURCES.c[name].type)
+
+
+# One statement for every successful parse, its compiled form reused (a cold poll makes
+# thousands). The feed's title and site URL fill in what the source lacks or had.
+_SUCCESS_COLUMNS = (
+    "etag", "last_modified", "body_hash", "last_status", "last_polled_at", "last_new_articles",
+    "last_error", "last_error_at", "poll_interval_seconds", "next_poll_at",
+)  # fmt: skip
+_RECORD_SUCCESS = (
+    update(_SOURCES)
+    .where(_SOURCES.c.id == bindparam("p_id"))
+    .values(
+        **{name: _column_param(name) for name in _SUCCESS_COLUMNS},
+        consecutive_failures=0,
+        title=case(
+            (
+                or_(_SOURCES.c.title.is_(None), _SOURCES.c.title == ""),
+                func.coalesce(_column_param("title"), _SOURCES.c.title),
+            ),
+            else_=_SOURCES.c.title,
+        ),  # fmt: skip
+        site_url=func.coalesce(_column_param("site_url"), _SOURCES.c.site_url),
+    )
+)
+
+
 def _record_success(
     session: Session,
     snapshot: SourceSnapshot,
@@ -353,55 +429,72 @@ def _record_success(
         options.bounds,
         _server_min_interval(response, parsed, now),
     )
-    values: dict[str, object] = {
-        "etag": response.headers.get("etag"),
-        "last_modified": response.headers.get("last-modified"),
-        "body_hash": body_hash,
-        "last_status": response.status,
-        "last_polled_at": now,
-        "last_new_articles": new_articles,
-        "consecutive_failures": 0,
-        "last_error": parsed.warning,
-        "last_error_at": now if parsed.warning else None,
-        "poll_interval_seconds": interval,
-        "next_poll_at": next_poll(now, interval),
-    }
-    if parsed.title:
-        title = _SOURCES.c.title
-        values["title"] = case((or_(title.is_(None), title == ""), parsed.title[:500]),
-                               else_=title)  # fmt: skip
-    if parsed.site_url:
-        values["site_url"] = parsed.site_url[:2048]
-    _update_source(session, snapshot, response, values)
+    session.execute(
+        _RECORD_SUCCESS,
+        {
+            "p_id": snapshot.id,
+            "p_etag": response.headers.get("etag"),
+            "p_last_modified": response.headers.get("last-modified"),
+            "p_body_hash": body_hash,
+            "p_last_status": response.status,
+            "p_last_polled_at": now,
+            "p_last_new_articles": new_articles,
+            "p_last_error": parsed.warning,
+            "p_last_error_at": now if parsed.warning else None,
+            "p_poll_interval_seconds": interval,
+            "p_next_poll_at": next_poll(now, interval),
+            "p_title": parsed.title[:500] if parsed.title else None,
+            "p_site_url": parsed.site_url[:2048] if parsed.site_url else None,
+        },
+    )
+    _update_source(session, snapshot, response, {})
+
+
+# Most refreshes of a warm poll end here, so the writer runs them all as one statement.
+_RECORD_UNCHANGED = (
+    update(_SOURCES)
+    .where(_SOURCES.c.id == bindparam("p_id"))
+    .values(
+        last_status=bindparam("p_status", type_=_SOURCES.c.last_status.type),
+        last_polled_at=bindparam("p_polled_at", type_=_SOURCES.c.last_polled_at.type),
+        next_poll_at=bindparam("p_next_poll_at", type_=_SOURCES.c.next_poll_at.type),
+        last_new_articles=0,
+        consecutive_failures=0,
+        last_error=null(),
+        last_error_at=null(),
+        # A 304 may carry a fresh validator; keep the old one if it does not.
+        etag=func.coalesce(bindparam("p_etag", type_=_SOURCES.c.etag.type), _SOURCES.c.etag),
+        last_modified=func.coalesce(
+            bindparam("p_last_modified", type_=_SOURCES.c.last_modified.type),
+            _SOURCES.c.last_modified,
+        ),
+    )
+)
 
 
 def _record_unchanged(
-    session: Session,
-    snapshot: SourceSnapshot,
-    response: FetchResult,
-    options: PollOptions,
-    now: datetime,
-) -> None:
-    # One small UPDATE: most refreshes of a warm poll end here.
+    snapshot: SourceSnapshot, response: FetchResult, options: PollOptions, now: datetime
+) -> Write:
     interval = max(
         snapshot.poll_interval_seconds or options.bounds.min_interval,
         _server_min_interval(response, None, now),
     )
-    values: dict[str, object] = {
-        "last_status": response.status,
-        "last_polled_at": now,
-        "last_new_articles": 0,
-        "consecutive_failures": 0,
-        "last_error": None,
-        "last_error_at": None,
-        "next_poll_at": next_poll(now, interval),
+    params: dict[str, object] = {
+        "p_id": snapshot.id,
+        "p_status": response.status,
+        "p_polled_at": now,
+        "p_next_poll_at": next_poll(now, interval),
+        "p_etag": response.headers.get("etag"),
+        "p_last_modified": response.headers.get("last-modified"),
     }
-    # A 304 may carry a fresh validator; keep the old one if it does not.
-    if "etag" in response.headers:
-        values["etag"] = response.headers["etag"]
-    if "last-modified" in response.headers:
-        values["last_modified"] = response.headers["last-modified"]
-    _update_source(session, snapshot, response, values)
+    if response.moved_permanently_to is None:
+        return RowWrite(_RECORD_UNCHANGED, params)
+
+    def record_and_move(session: Session, _now: datetime) -> None:
+        session.execute(_RECORD_UNCHANGED, [params])
+        _update_source(session, snapshot, response, {})
+
+    return record_and_move
 
 
 def _record_failure(
@@ -443,7 +536,8 @@ def _update_source(
     # Follow a permanent redirect, unless another source already has that URL.
     if new_url and _url_free(session, snapshot.id, new_url):
         values["url"] = new_url
-    session.execute(update(_SOURCES).where(_SOURCES.c.id == snapshot.id).values(values))
+    if values:
+        session.execute(update(_SOURCES).where(_SOURCES.c.id == snapshot.id).values(values))
 
 
 def _url_free(session: Session, source_id: int, url: str) -> bool:

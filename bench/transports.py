@@ -2,7 +2,8 @@
 
 A local keep-alive server (its own process) answers ~30 KB bodies; each client makes the
 same 2,000 GETs with the given number of connections: plain httpx at 8 and 64, httpx over
-httpx-aiohttp's transport (what Biowire uses), and bare aiohttp.
+httpx-aiohttp's transport, httpx over Biowire's own transport (`aggregator.fetch`), the
+whole of Biowire's `fetch_feed` on that client, and bare aiohttp.
 """
 
 from __future__ import annotations
@@ -66,6 +67,27 @@ async def httpx_over_aiohttp(urls: list[str], connections: int) -> int:
         return await _run_all(urls, connections, lambda u: _httpx_get(client, u))
 
 
+async def httpx_over_feed_transport(urls: list[str], connections: int) -> int:
+    from aggregator.fetch import ClientOptions, build_client
+
+    options = ClientOptions(concurrency=connections, allow_private_networks=True)
+    async with build_client(options) as client:
+        return await _run_all(urls, connections, lambda u: _httpx_get(client, u))
+
+
+async def biowire_fetch_feed(urls: list[str], connections: int) -> int:
+    from aggregator.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
+
+    options = ClientOptions(concurrency=connections, allow_private_networks=True)
+    limits = FetchLimits()
+
+    async def get(client: httpx.AsyncClient, url: str) -> int:
+        return len((await fetch_feed(client, url, limits)).body)
+
+    async with build_client(options) as client:
+        return await _run_all(urls, connections, lambda u: get(client, u))
+
+
 async def _httpx_get(client: httpx.AsyncClient, url: str) -> int:
     return len((await client.get(url)).content)
 
@@ -86,6 +108,8 @@ CLIENTS: list[tuple[str, Callable[[list[str], int], Coroutine[Any, Any, int]], i
     ("httpx AsyncClient, 64 connections", plain_httpx, 64),
     ("httpx over aiohttp transport, 8", httpx_over_aiohttp, 8),
     ("httpx over aiohttp transport, 64", httpx_over_aiohttp, 64),
+    ("httpx over Biowire's transport, 64", httpx_over_feed_transport, 64),
+    ("Biowire fetch_feed, 64", biowire_fetch_feed, 64),
     ("bare aiohttp, 64", bare_aiohttp, 64),
 ]
 

@@ -80,6 +80,22 @@ def test_unchanged_body_is_not_parsed_again(
     assert source_state(db, source_id).body_hash is not None
 
 
+def test_cookies_a_server_sets_are_not_sent_back(server: LoopbackServer) -> None:
+    # A feed poller keeps no session: one feed's cookie must not follow the client around.
+    server.routes["/feed"] = serve(rss(BIOMETRIC_ITEMS), headers={"Set-Cookie": "id=abc; Path=/"})
+
+    async def twice() -> None:
+        client = build_client(ClientOptions(allow_private_networks=True))
+        try:
+            for _ in range(2):
+                await fetch_feed(client, server.url("/feed"), FetchLimits())
+        finally:
+            await client.aclose()
+
+    asyncio.run(twice())
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None]
+
+
 def test_five_redirects_are_followed(server: LoopbackServer) -> None:
     for hop in range(5):
         server.routes[f"/hop{hop}"] = redirect(302, f"/hop{hop + 1}")
