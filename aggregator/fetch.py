@@ -270,6 +270,10 @@ async def fetch_feed(
     except TimeoutError as exc:
         raise FetchError(f"no complete answer within {limits.total_timeout:g} s") from exc
     except httpx.TimeoutException as exc:
+        # httpx-aiohttp's mapping files every aiohttp connector error under ConnectTimeout;
+        # a refused connection or an unknown host is no timeout, and says so.
+        if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+            raise FetchError(f"could not connect: {exc.__cause__}") from exc
         raise FetchError(f"timed out: {exc or type(exc).__name__}") from exc
     except httpx.ReadError as exc:
         raise FetchError(

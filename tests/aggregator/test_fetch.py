@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -162,3 +163,12 @@ def test_parse_pool_replaces_a_dead_worker() -> None:
         with pytest.raises(Exception, match="terminated abruptly"):
             pool.submit(os._exit, 1).result(timeout=30)
         assert pool.submit(pow, 2, 10).result(timeout=30) == 1024
+
+
+def test_a_refused_connection_is_not_called_a_timeout() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound but never listening: connections are refused
+        with pytest.raises(FetchError, match="^could not connect: ") as raised:
+            fetch(f"http://127.0.0.1:{port}/feed")
+    assert "timed out" not in str(raised.value)
