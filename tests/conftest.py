@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from aggregator.database import upgrade_database
@@ -111,3 +112,10 @@ def live_app(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(live_app: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the live app."""
+    with httpx.Client(base_url=live_app, timeout=10) as http:
+        yield http

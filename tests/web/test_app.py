@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import feedparser
@@ -26,6 +25,9 @@ HOSTILE = Item(
 )
 
 
+pytestmark = pytest.mark.usefixtures("filled")  # every test reads a polled, tagged feed
+
+
 @pytest.fixture
 def filled(httpserver: HTTPServer, settings: Settings, db: Database) -> Database:
     httpserver.expect_request("/feed").respond_with_data(
@@ -37,12 +39,6 @@ def filled(httpserver: HTTPServer, settings: Settings, db: Database) -> Database
     run_poll(settings, db)
     classify_new(db)
     return db
-
-
-@pytest.fixture
-def client(filled: Database, live_app: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_app, timeout=10) as http:
-        yield http
 
 
 def _digest_of_the_items(client: httpx.Client) -> httpx.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +14,7 @@ from aggregator.taxonomy import default_taxonomy
 from models import Article, session_scope
 
 AUTH = {"Authorization": "Bearer test-token"}
+pytestmark = pytest.mark.usefixtures("article_id")  # every test sees one tagged article
 
 
 @pytest.fixture
@@ -31,12 +31,6 @@ def article_id(db: Database) -> int:
         article_id = article.id
     classify_new(db)
     return article_id
-
-
-@pytest.fixture
-def client(article_id: int, live_app: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_app, timeout=10) as http:
-        yield http
 
 
 def test_model_tags_carry_their_reasons(client: httpx.Client, article_id: int) -> None:
