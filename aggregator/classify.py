@@ -171,6 +171,16 @@ class _Tfidf(TfidfVectorizer):
     def _from_word_ids(self, word: np.ndarray, lengths: np.ndarray) -> Any:
         """The tf-idf matrix of documents given as their tokens' word ids (−1: not a word of
         the vocabulary), one document after another, `lengths` tokens each."""
+        rows, columns, values = self._weighted_terms(word, lengths)
+        return _csr(rows, columns, values, (len(lengths), len(self.vocabulary_)), self.dtype)
+
+    def _weighted_terms(
+        self, word: np.ndarray, lengths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, weight) of each distinct term of each document, in row-major order:
+        scikit-learn's tf-idf weighting and row normalisation, done on the arrays directly.
+        (`TfidfTransformer.transform` validates its input on every call, which cost as much
+        as the rest of a small batch's transform.)"""
         n_documents, n_words = len(lengths), len(self._words)
         row = np.repeat(np.arange(n_documents), lengths)
         known = word >= 0
@@ -184,14 +194,31 @@ class _Tfidf(TfidfVectorizer):
             found = self._pair_keys[at] == keys
             rows.append(row[:-1][both][found])
             columns.append(self._pair_columns[at[found]])
-        all_rows, all_columns = np.concatenate(rows), np.concatenate(columns)
-        counts = sparse.csr_matrix(
-            (np.ones(len(all_rows)), (all_rows, all_columns)),
-            shape=(n_documents, len(self.vocabulary_)),
+        n_columns = len(self.vocabulary_)
+        cells, counts = np.unique(
+            np.concatenate(rows) * n_columns + np.concatenate(columns), return_counts=True
         )
-        counts.sum_duplicates()
-        counts.sort_indices()
-        return self._tfidf.transform(counts.astype(self.dtype), copy=False)
+        term_rows, term_columns = np.divmod(cells, n_columns)
+        values = counts.astype(np.float64)
+        if self.sublinear_tf:
+            values = np.log(values) + 1.0
+        if self.use_idf:
+            values *= self.idf_[term_columns]
+        if self.norm == "l2":
+            norms = np.sqrt(np.bincount(term_rows, weights=values * values, minlength=n_documents))
+            values /= norms[term_rows]
+        elif self.norm is not None:
+            raise ValueError(f"unsupported norm {self.norm!r}")
+        return term_rows, term_columns, values
+
+
+def _csr(
+    rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int], dtype: Any
+) -> sparse.csr_matrix:
+    """A CSR matrix from (row, column, value) triples already in row-major order."""
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    return sparse.csr_matrix((values.astype(dtype, copy=False), columns, indptr), shape=shape)
 
 
 class _Features:
@@ -277,12 +304,20 @@ class _Features:
         )
         whole_ids = np.concatenate([title_ids, body_ids])[order]
         as_title, as_body, as_whole = self._own_ids
-        blocks = [
-            self.title._from_word_ids(as_title[title_ids], title_lengths) * self.title_weight,
-            self.body._from_word_ids(as_body[body_ids], body_lengths),
-            self.whole._from_word_ids(as_whole[whole_ids], title_lengths + body_lengths),
-        ]
-        return sparse.hstack(blocks, format="csr")
+        # The three blocks' terms, side by side: each block's columns after the previous
+        # block's, and its rows already in order, so one stable sort by row joins them.
+        title = self.title._weighted_terms(as_title[title_ids], title_lengths)
+        body = self.body._weighted_terms(as_body[body_ids], body_lengths)
+        whole = self.whole._weighted_terms(as_whole[whole_ids], title_lengths + body_lengths)
+        title_columns, body_columns = len(self.title.vocabulary_), len(self.body.vocabulary_)
+        rows = np.concatenate([title[0], body[0], whole[0]])
+        order = np.argsort(rows, kind="stable")
+        columns = np.concatenate(
+            [title[1], body[1] + title_columns, whole[1] + title_columns + body_columns]
+        )
+        values = np.concatenate([title[2] * self.title_weight, body[2], whole[2]])
+        shape = (len(documents), title_columns + body_columns + len(self.whole.vocabulary_))
+        return _csr(rows[order], columns[order], values[order], shape, self.whole.dtype)
 
     def names(self) -> list[str]:
         """The term of every column, block by block: headline, body, whole text."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -49,11 +50,25 @@ def _drop_untrusted_iframes(markup: str) -> str:
     return _IFRAME.sub(keep_if_trusted, markup)
 
 
-def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    # A 1x1 image is a tracking pixel, not content.
-    if element == "img" and attribute in {"width", "height"} and value.strip() in {"0", "1"}:
-        return None
-    return value
+_LINK_ATTRIBUTES = frozenset({"href", "src"})
+_ABSOLUTE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _attribute_filter(base_url: str | None) -> Callable[[str, str, str], str | None]:
+    def filter_attribute(element: str, attribute: str, value: str) -> str | None:
+        # A 1x1 image is a tracking pixel, not content.
+        if element == "img" and attribute in {"width", "height"} and value.strip() in {"0", "1"}:
+            return None
+        if base_url and attribute in _LINK_ATTRIBUTES and not _ABSOLUTE.match(value):
+            # A relative link, resolved against the entry's base (xml:base, else the feed's
+            # URL) so that it still works when read here. The sanitiser has checked the
+            # scheme before this runs, not after: only an http(s) result may replace it.
+            resolved = urljoin(base_url, value.strip())
+            if resolved.startswith(("http://", "https://")):
+                return resolved
+        return value
+
+    return filter_attribute
 
 
 def _is_tracking_pixel(tag: str) -> bool:
@@ -64,19 +79,25 @@ def _is_tracking_pixel(tag: str) -> bool:
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
 
 
-def sanitize_html(markup: str) -> str:
+_NH3_TAGS = set(ALLOWED_TAGS)
+_NH3_ATTRIBUTES = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize_html(markup: str, base_url: str | None = None) -> str:
     """Allow-listed HTML: no scripts, event handlers, javascript: URLs, foreign iframes or
-    tracking pixels. Links get rel="noopener noreferrer nofollow"."""
+    tracking pixels. Links get rel="noopener noreferrer nofollow"; relative links and
+    images are resolved against `base_url`."""
     if not markup:
         return ""
     markup = _drop_untrusted_iframes(markup)
     markup = _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), markup)
     return nh3.clean(
         markup,
-        tags=set(ALLOWED_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_filter_attribute,
-        url_schemes={"http", "https", "mailto"},
+        tags=_NH3_TAGS,
+        attributes=_NH3_ATTRIBUTES,
+        attribute_filter=_attribute_filter(base_url),
+        url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     ).strip()
 

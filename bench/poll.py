@@ -222,31 +222,64 @@ def _children(pid: int) -> list[int]:
     return [int(c) for c in text.split()]
 
 
-class RssSampler:
-    """Peak resident memory of this process and, separately, of the parse workers."""
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class ResourceSampler:
+    """Peak resident memory of this process and, separately, of the parse workers; and the
+    CPU time each spent while sampling (where the cycle's work went)."""
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude = exclude
         self.peak_self = 0
         self.peak_workers = 0
+        self.cpu_self = 0.0
+        self._worker_cpu: dict[int, tuple[float, float]] = {}  # pid: (first seen, last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_workers(self) -> float:
+        return sum(last - first for first, last in self._worker_cpu.values())
+
+    def _workers(self, me: int) -> list[int]:
+        workers = [p for p in _children(me) if p not in self.exclude]
+        # The fork server's workers are its children, not ours.
+        return workers + [w for p in workers for w in _children(p)]
+
+    def _sample(self, me: int) -> None:
+        self.peak_self = max(self.peak_self, _rss_kib(me))
+        workers = self._workers(me)
+        self.peak_workers = max(self.peak_workers, sum(_rss_kib(p) for p in workers))
+        for pid in workers:
+            now = _cpu_seconds(pid)
+            first, _ = self._worker_cpu.get(pid, (now, now))
+            self._worker_cpu[pid] = (first, now)
 
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            self.peak_self = max(self.peak_self, _rss_kib(me))
-            workers = [p for p in _children(me) if p not in self.exclude]
-            # The fork server's workers are its children, not ours.
-            workers += [w for p in workers for w in _children(p)]
-            self.peak_workers = max(self.peak_workers, sum(_rss_kib(p) for p in workers))
+            self._sample(me)
             self._stop.wait(0.05)
+        self._sample(me)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> ResourceSampler:
+        self._sample(os.getpid())
+        self._cpu_started = time.process_time()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.cpu_self = time.process_time() - self._cpu_started
         self._stop.set()
         self._thread.join()
 
@@ -307,6 +340,8 @@ class CycleFigures:
     errors: int
     peak_rss_mib: float
     peak_workers_mib: float
+    cpu_self: float
+    cpu_workers: float
     rss_after_mib: float
     floor_seconds: float
     floor_entries: int
@@ -351,7 +386,7 @@ def run(sources: int) -> list[CycleFigures]:
                                     settings.per_host_concurrency)
                     )  # fmt: skip
                     gc.collect()
-                    with RssSampler(exclude={_server_pid(server)}) as rss:
+                    with ResourceSampler(exclude={_server_pid(server)}) as rss:
                         started = time.perf_counter()
                         summary = asyncio.run(
                             poll_once(settings, db, everything=True, parse_executor=pool)
@@ -363,7 +398,8 @@ def run(sources: int) -> list[CycleFigures]:
                     figures.append(CycleFigures(
                         name, seconds, polled, seconds - polled, len(summary.outcomes),
                         summary.new_articles, summary.errors, rss.peak_self / 1024,
-                        rss.peak_workers / 1024, _rss_kib(os.getpid()) / 1024,
+                        rss.peak_workers / 1024, rss.cpu_self, rss.cpu_workers,
+                        _rss_kib(os.getpid()) / 1024,
                         floor_seconds, floor_entries,
                     ))  # fmt: skip
                     _print_cycle(figures[-1])
@@ -383,7 +419,8 @@ def _print_cycle(c: CycleFigures) -> None:
         f"{c.classify_seconds:5.2f})  {c.sources / c.seconds:7.0f} sources/s  "
         f"{c.new_articles / c.seconds:7.0f} new articles/s ({c.new_articles})  "
         f"errors {c.errors}  peak RSS {c.peak_rss_mib:5.0f} MiB (+ parse workers "
-        f"{c.peak_workers_mib:4.0f})  RSS after {c.rss_after_mib:5.0f} MiB  |  floor "
+        f"{c.peak_workers_mib:4.0f})  RSS after {c.rss_after_mib:5.0f} MiB  CPU s: poller "
+        f"{c.cpu_self:5.1f}, parse workers {c.cpu_workers:5.1f}  |  floor "
         f"{c.floor_seconds:5.2f} s ({c.floor_entries} entries)  ratio {c.ratio:4.2f}",
         flush=True,
     )

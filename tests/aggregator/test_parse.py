@@ -38,6 +38,27 @@ def test_entries_are_normalised() -> None:
     assert feed.title == "Test feed"
 
 
+def test_relative_links_in_content_are_resolved() -> None:
+    rss_body = rss(
+        [Item("Relative", "https://example.org/a", summary='<a href="/r/1">r</a><img src="i.png">')]
+    )
+    [entry] = parse_feed("https://example.org/feeds/news.xml", rss_body).entries
+    assert 'href="https://example.org/r/1"' in entry.summary_html
+    assert 'src="https://example.org/feeds/i.png"' in entry.summary_html
+    atom_body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://press.example.com/en/">
+  <title>Newsroom</title><id>urn:x</id><updated>2026-02-01T00:00:00Z</updated>
+  <entry xml:base="releases/"><title>Release</title><id>urn:x:1</id>
+    <link href="2026/release-1"/><updated>2026-02-01T00:00:00Z</updated>
+    <content type="html">&lt;a href="../pdf/r1.pdf"&gt;PDF&lt;/a&gt;</content></entry>
+</feed>"""
+    [entry] = parse_feed("https://feeds.example.com/atom", atom_body).entries
+    assert entry.url == "https://press.example.com/en/releases/2026/release-1"
+    assert 'href="https://press.example.com/en/pdf/r1.pdf"' in (
+        entry.content_html or entry.summary_html
+    )
+
+
 def test_missing_date_becomes_fetch_time_and_future_is_clamped() -> None:
     body = rss(
         [

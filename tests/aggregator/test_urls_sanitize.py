@@ -53,6 +53,31 @@ def test_sanitize_keeps_content_and_trusted_embeds() -> None:
     assert "youtube-nocookie.com/embed/abc" in cleaned
 
 
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<a href="/reports/2026">r</a>', 'href="https://example.org/reports/2026"'),
+        ('<img src="chart.png" alt="c">', 'src="https://example.org/news/chart.png"'),
+        ('<a href="//cdn.example.net/x">x</a>', 'href="https://cdn.example.net/x"'),
+        ('<a href="https://other.example/y">y</a>', 'href="https://other.example/y"'),
+        ('<a href="mailto:desk@example.org">m</a>', 'href="mailto:desk@example.org"'),
+    ],
+    ids=["root-relative", "relative", "protocol-relative", "absolute", "mailto"],
+)
+def test_sanitize_resolves_relative_links_against_the_base(markup: str, expected: str) -> None:
+    assert expected in sanitize_html(markup, base_url="https://example.org/news/feed.xml")
+
+
+def test_resolving_links_never_lets_another_scheme_in() -> None:
+    # The sanitiser checks schemes before links are resolved: a base that is not http(s)
+    # must leave the (harmless) relative link as it was, never produce a javascript: URL.
+    cleaned = sanitize_html(
+        '<a href="x">x</a><a href="javascript:y">y</a>', base_url="javascript:z"
+    )
+    assert "javascript" not in cleaned
+    assert 'href="x"' in cleaned
+
+
 def test_sanitize_drops_tracking_pixels() -> None:
     cleaned = sanitize_html('<p>x</p><img src="https://t.example/p.gif" width="1" height="1">')
     assert "t.example" not in cleaned
