@@ -345,6 +345,8 @@ class CycleFigures:
     rss_after_mib: float
     floor_seconds: float
     floor_entries: int
+    floor_cpu_self: float
+    floor_cpu_workers: float
 
     @property
     def ratio(self) -> float:
@@ -365,7 +367,9 @@ def run(sources: int) -> list[CycleFigures]:
     urls = [feed_url(server.port, f) for f in range(sources)]
     figures: list[CycleFigures] = []
     workers = os.cpu_count() or 1
-    floor_context = multiprocessing.get_context("forkserver")
+    # Spawned, not forked from the product's fork server: the floor's workers must run
+    # feedparser as it ships, without anything the product's modules set up at import.
+    floor_context = multiprocessing.get_context("spawn")
     try:
         with tempfile.TemporaryDirectory(prefix="biowire-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -381,10 +385,11 @@ def run(sources: int) -> list[CycleFigures]:
                 for cycle, name in enumerate(["cold", "warm 1", "warm 2"]):
                     if cycle:
                         server.advance_to(cycle)
-                    floor_seconds, floor_entries = asyncio.run(
-                        floor_cycle(urls, floor_state, floor_pool, settings.concurrency,
-                                    settings.per_host_concurrency)
-                    )  # fmt: skip
+                    with ResourceSampler(exclude={_server_pid(server)}) as floor_use:
+                        floor_seconds, floor_entries = asyncio.run(
+                            floor_cycle(urls, floor_state, floor_pool, settings.concurrency,
+                                        settings.per_host_concurrency)
+                        )  # fmt: skip
                     gc.collect()
                     with ResourceSampler(exclude={_server_pid(server)}) as rss:
                         started = time.perf_counter()
@@ -400,7 +405,8 @@ def run(sources: int) -> list[CycleFigures]:
                         summary.new_articles, summary.errors, rss.peak_self / 1024,
                         rss.peak_workers / 1024, rss.cpu_self, rss.cpu_workers,
                         _rss_kib(os.getpid()) / 1024,
-                        floor_seconds, floor_entries,
+                        floor_seconds, floor_entries, floor_use.cpu_self,
+                        floor_use.cpu_workers,
                     ))  # fmt: skip
                     _print_cycle(figures[-1])
             db.close()
@@ -421,7 +427,8 @@ def _print_cycle(c: CycleFigures) -> None:
         f"errors {c.errors}  peak RSS {c.peak_rss_mib:5.0f} MiB (+ parse workers "
         f"{c.peak_workers_mib:4.0f})  RSS after {c.rss_after_mib:5.0f} MiB  CPU s: poller "
         f"{c.cpu_self:5.1f}, parse workers {c.cpu_workers:5.1f}  |  floor "
-        f"{c.floor_seconds:5.2f} s ({c.floor_entries} entries)  ratio {c.ratio:4.2f}",
+        f"{c.floor_seconds:5.2f} s ({c.floor_entries} entries, CPU s: {c.floor_cpu_self:4.1f} + "
+        f"{c.floor_cpu_workers:4.1f})  ratio {c.ratio:4.2f}",
         flush=True,
     )
 

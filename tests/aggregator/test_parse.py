@@ -59,6 +59,17 @@ def test_relative_links_in_content_are_resolved() -> None:
     )
 
 
+def test_feedparsers_url_join_is_cached() -> None:
+    # The cache that saves feedparser re-joining the same base URLs (see parse.py); if a
+    # feedparser release moves the function, this says the saving is gone.
+    import feedparser.mixin
+    import feedparser.urls
+
+    assert hasattr(feedparser.urls._urljoin, "cache_info")
+    assert feedparser.mixin._urljoin is feedparser.urls._urljoin
+    assert feedparser.urls._urljoin("https://example.org/a/b", "../c") == "https://example.org/c"
+
+
 def test_missing_date_becomes_fetch_time_and_future_is_clamped() -> None:
     body = rss(
         [
