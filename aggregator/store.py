@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.classify import TopicScore
@@ -115,13 +115,11 @@ def store_entries(
 
     new_ids: list[int] = []
     if new_rows:
-        new_ids = list(
-            session.scalars(
-                insert(_ARTICLES).returning(_ARTICLES.c.id, sort_by_parameter_order=True), new_rows
-            )
-        )
+        session.connection().execute(insert(_ARTICLES), new_rows)
+        inserted = _articles_by_key(session, [row["dedup_key"] for row in new_rows])
+        new_ids = [inserted[row["dedup_key"]] for row in new_rows]
     if links:
-        session.execute(
+        session.connection().execute(
             insert(_LINKS),
             [
                 {"source_id": source_id, "guid": guid,
@@ -154,7 +152,7 @@ def _store_tags(session: Session, tags: EntryTags, articles: list[tuple[int, int
         if tag.slug in tags.topic_ids
     ]  # fmt: skip
     if rows:
-        session.execute(insert(_TAGS), rows)
+        session.connection().execute(insert(_TAGS), rows)
 
 
 def _distinct_key(entry: ParsedEntry) -> str:
@@ -178,43 +176,50 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
         yield unique[start : start + _BATCH]
 
 
+# The lookups a refresh makes, built once: a cold poll runs each of them thousands of times,
+# and building a statement anew cost more than SQLite took to answer it.
+_BY_GUID = (
+    select(_LINKS.c.guid, _ARTICLES.c.id, _ARTICLES.c.content_hash)
+    .join(_ARTICLES, _ARTICLES.c.id == _LINKS.c.article_id)
+    .where(
+        _LINKS.c.source_id == bindparam("source_id"),
+        _LINKS.c.guid.in_(bindparam("values", expanding=True)),
+    )
+)
+_BY_KEY = select(_ARTICLES.c.dedup_key, _ARTICLES.c.id).where(
+    _ARTICLES.c.dedup_key.in_(bindparam("values", expanding=True))
+)
+_LINKED = select(_LINKS.c.article_id).where(
+    _LINKS.c.source_id == bindparam("source_id"),
+    _LINKS.c.article_id.in_(bindparam("values", expanding=True)),
+)
+
+
+def _lookup(
+    session: Session, statement: Select[Any], values: list[Any], **params: Any
+) -> Iterator[Row[Any]]:
+    """The rows `statement` finds for `values`, asked in chunks."""
+    connection = session.connection()
+    for chunk in _chunks(values):
+        yield from connection.execute(statement, {"values": chunk, **params})
+
+
 def _articles_by_guid(
     session: Session, source_id: int, guids: list[str]
 ) -> tuple[dict[str, int], dict[int, str]]:
     """guid → article id for this source's known items, and each such article's hash."""
     found: dict[str, int] = {}
     hashes: dict[int, str] = {}
-    for chunk in _chunks(guids):
-        rows = session.execute(
-            select(ArticleSource.guid, Article.id, Article.content_hash)
-            .join(Article, Article.id == ArticleSource.article_id)
-            .where(ArticleSource.source_id == source_id, ArticleSource.guid.in_(chunk))
-        )
-        for guid, article_id, content_hash in rows:
-            found[guid] = article_id
-            hashes[article_id] = content_hash
+    for row in _lookup(session, _BY_GUID, guids, source_id=source_id):
+        found[row.guid] = row.id
+        hashes[row.id] = row.content_hash
     return found, hashes
 
 
 def _articles_by_key(session: Session, keys: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(keys):
-        rows = session.execute(
-            select(Article.dedup_key, Article.id).where(Article.dedup_key.in_(chunk))
-        )
-        found.update((key, article_id) for key, article_id in rows)
-    return found
+    return {row.dedup_key: row.id for row in _lookup(session, _BY_KEY, keys)}
 
 
 def _linked_to(session: Session, source_id: int, article_ids: list[int]) -> set[int]:
     """Those of `article_ids` that `source_id` already carries."""
-    linked: set[int] = set()
-    for chunk in _chunks(article_ids):
-        linked.update(
-            session.scalars(
-                select(ArticleSource.article_id).where(
-                    ArticleSource.source_id == source_id, ArticleSource.article_id.in_(chunk)
-                )
-            )
-        )
-    return linked
+    return {row[0] for row in _lookup(session, _LINKED, article_ids, source_id=source_id)}
