@@ -15,7 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -128,6 +128,10 @@ class RowWrite:
 Write = Callable[[Session, datetime], None] | RowWrite
 
 
+# A write and the future (of the event loop) that its outcome settles.
+_Job = tuple[Write, "asyncio.Future[None]"]
+
+
 def _apply(session: Session, write: Write, now: datetime) -> None:
     if isinstance(write, RowWrite):
         session.execute(write.statement, [write.params])
@@ -144,28 +148,35 @@ class Writer:
     are applied in one transaction (group commit). Each write is still all-or-nothing: if
     any write of a group fails, the group is rolled back and its writes are replayed one
     transaction each, so only the faulty one fails.
+
+    Writes are submitted from the event loop and answered there: a group's outcomes reach
+    the loop in one call, not one wake-up of the loop per write.
     """
 
     def __init__(
         self,
         factory: sessionmaker[Session],
+        loop: asyncio.AbstractEventLoop,
         max_group: int = 200,
         fill_group: int = 16,
         linger_seconds: float = 0.02,
     ) -> None:
         self._factory = factory
+        self._loop = loop
         self._max_group = max_group
         # A group smaller than `fill_group` waits up to `linger_seconds` for more writes:
         # each commit rewrites the index pages it touched, so five refreshes committed
         # together cost a sixth less than five commits. Fetching never waits for it.
         self._fill_group = fill_group
         self._linger_seconds = linger_seconds
-        self._queue: queue.SimpleQueue[tuple[Write, Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="biowire-db", daemon=True)
         self._thread.start()
 
-    def submit(self, write: Write) -> Future[None]:
-        future: Future[None] = Future()
+    def submit(self, write: Write) -> asyncio.Future[None]:
+        """Queue `write`; the future settles when it is committed or has failed. Call from
+        the event loop's thread."""
+        future = self._loop.create_future()
         self._queue.put((write, future))
         return future
 
@@ -192,9 +203,26 @@ class Writer:
                     self._queue.put(None)  # finish this group, then stop
                     break
                 group.append(job)
-            self._commit_group([(w, f) for w, f in group if f.set_running_or_notify_cancel()])
+            outcomes: list[tuple[asyncio.Future[None], BaseException | None]] = []
+            self._commit_group(group, outcomes)
+            try:
+                self._loop.call_soon_threadsafe(self._settle, outcomes)
+            except RuntimeError:  # the loop has closed: nobody is waiting for the outcome
+                log.warning("event loop closed before %d writes were answered", len(outcomes))
 
-    def _commit_group(self, group: list[tuple[Write, Future[None]]]) -> None:
+    @staticmethod
+    def _settle(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+        for future, error in outcomes:
+            if future.cancelled():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+    def _commit_group(
+        self, group: list[_Job], outcomes: list[tuple[asyncio.Future[None], BaseException | None]]
+    ) -> None:
         try:
             with session_scope(self._factory) as session:
                 rows: dict[Update, list[dict[str, object]]] = {}
@@ -207,13 +235,12 @@ class Writer:
                     session.execute(statement, params)
         except Exception as error:
             if len(group) == 1:
-                group[0][1].set_exception(error)
+                outcomes.append((group[0][1], error))
                 return
             for job in group:
-                self._commit_group([job])
+                self._commit_group([job], outcomes)
             return
-        for _, future in group:
-            future.set_result(None)
+        outcomes.extend((future, None) for _, future in group)
 
 
 def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
@@ -251,7 +278,7 @@ async def poll(
     per_host: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(options.per_host_concurrency)
     )
-    writer = Writer(factory)
+    writer = Writer(factory, asyncio.get_running_loop())
     summary = PollSummary()
 
     async def run(source: SourceSnapshot) -> None:
@@ -310,7 +337,7 @@ async def refresh_source(
         if release_limits is not None:
             release_limits()
         if writer is not None:
-            return asyncio.wrap_future(writer.submit(write))
+            return writer.submit(write)
 
         def transaction() -> None:
             with session_scope(factory) as session:
