@@ -207,17 +207,32 @@ class FeedClient(httpx.AsyncClient):
     def __init__(self, transport: FeedTransport, headers: dict[str, str]) -> None:
         super().__init__(transport=transport, headers=headers, follow_redirects=False)
         self._feed_transport = transport
-        self._feed_headers = list(headers.items())
+        self._feed_headers = httpx.Headers(headers)
 
     async def open_feed(
         self, url: str, headers: list[tuple[str, str]], timeout: httpx.Timeout
     ) -> httpx.Response:
         """GET `url` with the client's headers and `headers`; the body is left to stream."""
+        request_headers = httpx.Headers(self._feed_headers)  # a copy, already normalised
+        for name, value in headers:
+            request_headers[name] = value
+        # A GET has no body: given the empty stream, httpx skips encoding one and adding
+        # its length (aiohttp adds Host itself).
         request = httpx.Request(
-            "GET", url, headers=self._feed_headers + headers,
+            "GET", _parsed_url(url), headers=request_headers, stream=_NO_BODY,
             extensions={"timeout": timeout.as_dict()},
         )  # fmt: skip
         return await self._feed_transport.handle_async_request(request)
+
+
+_NO_BODY = httpx.ByteStream(b"")
+
+
+@functools.lru_cache(maxsize=16384)
+def _parsed_url(url: str) -> httpx.URL:
+    """httpx parses a URL in Python on every request; a poll asks for the same URLs every
+    time, and URL objects never change, so each is parsed once."""
+    return httpx.URL(url)
 
 
 def build_client(options: ClientOptions) -> FeedClient:

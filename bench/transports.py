@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="run the clients whose name has this")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ports: multiprocessing.Queue = context.Queue()
@@ -129,6 +130,8 @@ def main() -> None:
           f"{os.cpu_count()} CPUs; median of {args.repeats}")  # fmt: skip
     try:
         for name, client, connections in CLIENTS:
+            if args.only.lower() not in name.lower():
+                continue
             rates = []
             for _ in range(args.repeats):
                 started = time.perf_counter()
