@@ -12,6 +12,8 @@ process that does not hold that model returns the entries untagged, for
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,3 +71,9 @@ def prepare_feed(
     # The same documents `classify_pending` would build from the stored columns.
     tags = classifier.predict([Document(e.title, e.text) for e in feed.entries])
     return PreparedFeed(feed, tags, model_id)
+
+
+def worker_ready(pause: float) -> int:
+    """A task that only occupies a worker for `pause` seconds (see `ParsePool.warm_up`)."""
+    time.sleep(pause)
+    return os.getpid()

@@ -359,7 +359,7 @@ def run(sources: int) -> list[CycleFigures]:
     from aggregator.service import ParsePool, classify_new, open_database, poll_once
     from aggregator.settings import Settings
     from aggregator.sources import add_source
-    from aggregator.tagging import ensure_model
+    from aggregator.tagging import active_model, ensure_model
     from aggregator.taxonomy import default_taxonomy
     from models import session_scope
 
@@ -382,6 +382,14 @@ def run(sources: int) -> list[CycleFigures]:
                 ensure_model(session, default_taxonomy())  # a model exists in production
             floor_state = FloorState()
             with ParsePool() as pool, ProcessPoolExecutor(workers, floor_context) as floor_pool:
+                # Start-up is not part of a cycle: both pools' workers are running (the
+                # product's with its model loaded) before the first one is timed.
+                with session_scope(db.factory) as session:
+                    model = active_model(session)
+                    assert model is not None
+                    pool.use_model(model.id, model.blob)
+                pool.warm_up()
+                list(floor_pool.map(time.sleep, [0.05] * workers))
                 for cycle, name in enumerate(["cold", "warm 1", "warm 2"]):
                     if cycle:
                         server.advance_to(cycle)

@@ -12,6 +12,7 @@ import pytest
 from aggregator import PRODUCT_URL
 from aggregator.errors import FetchError
 from aggregator.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
+from aggregator.prepare import worker_ready
 from aggregator.service import Database, ParsePool, poll_once
 from aggregator.settings import Settings
 from tests.aggregator.helpers import add_sources, articles_of, source_state
@@ -163,6 +164,15 @@ def test_parse_pool_replaces_a_dead_worker() -> None:
         with pytest.raises(Exception, match="terminated abruptly"):
             pool.submit(os._exit, 1).result(timeout=30)
         assert pool.submit(pow, 2, 10).result(timeout=30) == 1024
+
+
+def test_parse_pool_warm_up_starts_every_worker() -> None:
+    with ParsePool(workers=2) as pool:
+        pool.warm_up()
+        started = {p.pid for p in pool._pool._processes.values() if p.is_alive()}
+        assert len(started) == 2
+        # The running workers answer; none is started anew for it.
+        assert pool.submit(worker_ready, 0.0).result(timeout=30) in started
 
 
 def test_a_refused_connection_is_not_called_a_timeout() -> None:
