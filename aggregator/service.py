@@ -6,6 +6,7 @@ Each function takes the settings and builds what it needs, so the CLI stays a th
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -157,6 +158,22 @@ def parse_pool() -> ParsePool:
     return ParsePool()
 
 
+_heap_frozen = False
+
+
+def _freeze_start_up_heap() -> None:
+    """Once a process has started (modules, the model, SQLAlchemy's caches), set what is
+    alive aside from the cyclic garbage collector, which would otherwise scan it on every
+    full collection: those cost a twentieth of the poller's CPU in a cold poll of 2,000
+    sources. Done once, before the first poll: later polls' objects are collected as ever.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()  # garbage is freed, not frozen
+        gc.freeze()
+        _heap_frozen = True
+
+
 async def poll_once(
     settings: Settings,
     database: Database,
@@ -165,6 +182,7 @@ async def poll_once(
     parse_executor: Executor | None = None,
 ) -> PollSummary:
     model_id = _tag_with_active_model(database, parse_executor)
+    _freeze_start_up_heap()
     client = build_client(client_options(settings))
     try:
         return await poll(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 from collections.abc import Iterator
@@ -157,6 +158,8 @@ def test_poll_parses_in_the_process_pool(
         summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
     assert summary.new_articles == 3 and summary.errors == 0
     assert len(articles_of(db, source_id)) == 3
+    # The first poll of a process sets the start-up heap aside from the garbage collector.
+    assert gc.get_freeze_count() > 0
 
 
 def test_parse_pool_replaces_a_dead_worker() -> None:
