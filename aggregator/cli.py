@@ -177,7 +177,9 @@ def _poll_with_progress(settings: Settings, db: Database, everything: bool) -> P
         TextColumn("new {task.fields[new]}"), TextColumn("errors {task.fields[errors]}"),
         TimeElapsedColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    # The pool first: made before the progress bar starts its thread, its workers are
+    # forked from this process, ready at once (see `ParsePool`).
+    with parse_pool(db) as pool, Progress(*columns, console=err_console) as progress:
         task = progress.add_task("poll", total=total, new=0, errors=0)
         counts = {"new": 0, "errors": 0}
 
@@ -186,10 +188,9 @@ def _poll_with_progress(settings: Settings, db: Database, everything: bool) -> P
             counts["errors"] += bool(outcome.error)
             progress.update(task, advance=1, new=counts["new"], errors=counts["errors"])
 
-        with parse_pool() as pool:
-            summary = asyncio.run(
-                poll_once(settings, db, everything, on_outcome=on_outcome, parse_executor=pool)
-            )
+        summary = asyncio.run(
+            poll_once(settings, db, everything, on_outcome=on_outcome, parse_executor=pool)
+        )
         progress.update(task, total=len(summary.outcomes), completed=len(summary.outcomes))
     return summary
 

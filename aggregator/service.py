@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
@@ -78,24 +79,36 @@ class ParsePool(Executor):
     """A process per core for parsing, which is CPU work: it stays off the event loop and
     uses every core.
 
-    Workers come from a fork server, not a plain fork: the poller's process has threads
-    (the database writer, the resolver's), and forking a threaded process can copy a lock
-    held by another thread and deadlock the child. If a worker dies (a parser crash, the
-    OOM killer), the refreshes in flight fail and are recorded, and the pool is replaced
-    so the rest of the run still parses.
+    A pool made while this process has no other thread forks its workers at once: a
+    copy of this process has everything imported and is ready in milliseconds. Any
+    later pool (a server's, a replacement) takes its workers from a fork server instead,
+    which has to import feedparser, nh3 and scikit-learn first (about a second): forking
+    a process that has other threads (the database writer, the resolver's) can copy a
+    lock another thread holds and deadlock the child. If a worker dies (a parser crash,
+    the OOM killer), the refreshes in flight fail and are recorded, and the pool is
+    replaced so the rest of the run still parses.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, model: tuple[int, bytes] | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._lock = threading.Lock()
-        self._model: tuple[int, bytes] | None = None
+        self._model = model  # (id, blob) of the model the workers tag with
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
+        if threading.active_count() == 1:
+            pool = self._executor(multiprocessing.get_context("fork"))
+            # Now, while there is still no other thread: the workers of a fork pool are
+            # all started by its first task.
+            list(pool.map(worker_ready, [0.0] * self.workers))
+            return pool
         context = multiprocessing.get_context("forkserver")
         # Workers then fork from a server that has feedparser, nh3 and scikit-learn
         # imported already.
         context.set_forkserver_preload(["aggregator.prepare"])
+        return self._executor(context)
+
+    def _executor(self, context: BaseContext) -> ProcessPoolExecutor:
         if self._model is None:
             return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return ProcessPoolExecutor(
@@ -153,9 +166,12 @@ def client_options(settings: Settings) -> ClientOptions:
     )
 
 
-def parse_pool() -> ParsePool:
-    """The parse pool a poll run uses; close it (or use it as a context manager) after."""
-    return ParsePool()
+def parse_pool(database: Database | None = None) -> ParsePool:
+    """The parse pool a poll run uses; close it (or use it as a context manager) after.
+    Given the database, its workers start with the active model loaded: made before the
+    run starts any thread, they are forked in milliseconds (see `ParsePool`)."""
+    pool = ParsePool(model=_active_model(database) if database is not None else None)
+    return pool
 
 
 _heap_frozen = False
@@ -198,14 +214,19 @@ async def poll_once(
         await client.aclose()
 
 
+def _active_model(database: Database) -> tuple[int, bytes] | None:
+    with session_scope(database.factory) as session:
+        model = active_model(session)
+        return None if model is None else (model.id, model.blob)
+
+
 def _tag_with_active_model(database: Database, parse_executor: Executor | None) -> int | None:
     """Give the parse workers the active model, so new sources' articles are stored tagged;
     without one, articles are stored untagged and `classify_new` trains one and tags them."""
-    with session_scope(database.factory) as session:
-        model = active_model(session)
-        if model is None:
-            return None
-        model_id, blob = model.id, model.blob
+    model = _active_model(database)
+    if model is None:
+        return None
+    model_id, blob = model
     if isinstance(parse_executor, ParsePool):
         parse_executor.use_model(model_id, blob)
     else:  # threads of this process (or any other executor that shares its memory)
