@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo serve test lint format bench-poll bench-classify clean
+.PHONY: help install run demo serve test lint format bench-poll bench-poll-cli bench-classify clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ format: install ## Format the code
 
 bench-poll: install ## Poll benchmark (2,000 local feeds)
 	$(BIN)/python -m bench.poll --sources 2000
+
+bench-poll-cli: install ## The same feeds polled by `biowire poll --all`, one process a cycle
+	$(BIN)/python -m bench.poll_cli --sources 2000
 
 bench-classify: install ## Classifier benchmark on Reuters-21578
 	$(BIN)/python -m bench.classify
