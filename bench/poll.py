@@ -205,14 +205,19 @@ class FeedServer:
 # --- memory --------------------------------------------------------------------------------
 
 
-def _rss_kib(pid: int) -> int:
+def _proc_kib(pid: int, file: str, field: str) -> int:
+    """A size in KiB that /proc/<pid>/<file> gives on its `field:` line (0 once gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _rss_kib(pid: int) -> int:
+    return _proc_kib(pid, "status", "VmRSS")
 
 
 def _children(pid: int) -> list[int]:
@@ -238,13 +243,7 @@ def _cpu_seconds(pid: int) -> float:
 def _pss_kib(pid: int) -> int:
     """Proportional set size: pages shared with other processes (a fork server's and its
     workers') count a share each, so the sum over processes is their real footprint."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kib(pid, "smaps_rollup", "Pss")
 
 
 class ResourceSampler:
