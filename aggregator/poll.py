@@ -2,7 +2,8 @@
 
 `refresh_source` tells one source's story from top to bottom; `poll` runs many of them under
 a global and a per-host concurrency limit, fetching on the event loop, parsing in an
-executor (a process pool in production) and writing through one database thread.
+executor (a process pool in production) and writing through one database thread
+(`aggregator.writer`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import queue
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -24,7 +23,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import (
     BindParameter,
     Table,
-    Update,
     bindparam,
     case,
     func,
@@ -52,6 +50,7 @@ from aggregator.schedule import (
     next_poll,
 )
 from aggregator.store import EntryTags, store_entries
+from aggregator.writer import RowWrite, Write, Writer, apply_write
 from models import Source, Topic, session_scope
 
 log = logging.getLogger("biowire.poll")
@@ -114,133 +113,6 @@ class PollSummary:
     @property
     def errors(self) -> int:
         return sum(1 for o in self.outcomes if o.error)
-
-
-@dataclass(frozen=True)
-class RowWrite:
-    """A write that is one row of parameters for a shared statement: the writer runs all such
-    rows of a group as one `executemany`, instead of a statement each."""
-
-    statement: Update
-    params: dict[str, object]
-
-
-Write = Callable[[Session, datetime], None] | RowWrite
-
-
-# A write and the future (of the event loop) that its outcome settles.
-_Job = tuple[Write, "asyncio.Future[None]"]
-
-
-def _apply(session: Session, write: Write, now: datetime) -> None:
-    if isinstance(write, RowWrite):
-        session.execute(write.statement, [write.params])
-    else:
-        write(session, now)
-
-
-class Writer:
-    """The one thread that writes a poll's results, committing them in groups.
-
-    SQLite has one writer, so funnelling writes through one thread keeps them in order and
-    lets fetching carry on while a refresh is stored. Committing costs far more than the
-    small write of a refresh that found nothing new, so the writes waiting at any moment
-    are applied in one transaction (group commit). Each write is still all-or-nothing: if
-    any write of a group fails, the group is rolled back and its writes are replayed one
-    transaction each, so only the faulty one fails.
-
-    Writes are submitted from the event loop and answered there: a group's outcomes reach
-    the loop in one call, not one wake-up of the loop per write.
-    """
-
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        loop: asyncio.AbstractEventLoop,
-        max_group: int = 200,
-        fill_group: int = 16,
-        linger_seconds: float = 0.02,
-    ) -> None:
-        self._factory = factory
-        self._loop = loop
-        self._max_group = max_group
-        # A group smaller than `fill_group` waits up to `linger_seconds` for more writes:
-        # each commit rewrites the index pages it touched, so five refreshes committed
-        # together cost a sixth less than five commits. Fetching never waits for it.
-        self._fill_group = fill_group
-        self._linger_seconds = linger_seconds
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="biowire-db", daemon=True)
-        self._thread.start()
-
-    def submit(self, write: Write) -> asyncio.Future[None]:
-        """Queue `write`; the future settles when it is committed or has failed. Call from
-        the event loop's thread."""
-        future = self._loop.create_future()
-        self._queue.put((write, future))
-        return future
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            deadline = time.monotonic() + self._linger_seconds
-            while len(group) < self._max_group:
-                try:
-                    if len(group) < self._fill_group:
-                        job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                    else:
-                        job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._queue.put(None)  # finish this group, then stop
-                    break
-                group.append(job)
-            outcomes: list[tuple[asyncio.Future[None], BaseException | None]] = []
-            self._commit_group(group, outcomes)
-            try:
-                self._loop.call_soon_threadsafe(self._settle, outcomes)
-            except RuntimeError:  # the loop has closed: nobody is waiting for the outcome
-                log.warning("event loop closed before %d writes were answered", len(outcomes))
-
-    @staticmethod
-    def _settle(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
-        for future, error in outcomes:
-            if future.cancelled():
-                continue
-            if error is None:
-                future.set_result(None)
-            else:
-                future.set_exception(error)
-
-    def _commit_group(
-        self, group: list[_Job], outcomes: list[tuple[asyncio.Future[None], BaseException | None]]
-    ) -> None:
-        try:
-            with session_scope(self._factory) as session:
-                rows: dict[Update, list[dict[str, object]]] = {}
-                for write, _ in group:
-                    if isinstance(write, RowWrite):
-                        rows.setdefault(write.statement, []).append(write.params)
-                    else:
-                        write(session, datetime.now(UTC))
-                for statement, params in rows.items():
-                    session.execute(statement, params)
-        except Exception as error:
-            if len(group) == 1:
-                outcomes.append((group[0][1], error))
-                return
-            for job in group:
-                self._commit_group([job], outcomes)
-            return
-        outcomes.extend((future, None) for _, future in group)
 
 
 def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
@@ -341,7 +213,7 @@ async def refresh_source(
 
         def transaction() -> None:
             with session_scope(factory) as session:
-                _apply(session, write, datetime.now(UTC))
+                apply_write(session, write, datetime.now(UTC))
 
         return loop.run_in_executor(None, transaction)
 
