@@ -170,8 +170,7 @@ def parse_pool(database: Database | None = None) -> ParsePool:
     """The parse pool a poll run uses; close it (or use it as a context manager) after.
     Given the database, its workers start with the active model loaded: made before the
     run starts any thread, they are forked in milliseconds (see `ParsePool`)."""
-    pool = ParsePool(model=_active_model(database) if database is not None else None)
-    return pool
+    return ParsePool(model=_active_model(database) if database is not None else None)
 
 
 _heap_frozen = False
