@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -27,8 +28,22 @@ def _quote(value: object) -> str:
     return f'"{text}"' if not text or any(c.isspace() or c in '"=' for c in text) else text
 
 
+class CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a line is logged, not when logging was set
+    up: while a progress bar is drawn on a terminal, rich puts its own stream there and
+    prints each line above the bar instead of through it."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger("biowire")
     root.handlers[:] = [handler]
