@@ -177,9 +177,10 @@ def _poll_with_progress(settings: Settings, db: Database, everything: bool) -> P
         TextColumn("new {task.fields[new]}"), TextColumn("errors {task.fields[errors]}"),
         TimeElapsedColumn(),
     )  # fmt: skip
-    # The pool first: made before the progress bar starts its thread, its workers are
-    # forked from this process, ready at once (see `ParsePool`).
-    with parse_pool(db) as pool, Progress(*columns, console=err_console) as progress:
+    # The pool first: made before the progress bar starts its thread and before the event
+    # loop runs, its workers are forked from this process, ready at once (see `ParsePool`).
+    pool = parse_pool(db, fork=True)
+    with pool, Progress(*columns, console=err_console) as progress:
         task = progress.add_task("poll", total=total, new=0, errors=0)
         counts = {"new": 0, "errors": 0}
 

@@ -79,27 +79,34 @@ class ParsePool(Executor):
     """A process per core for parsing, which is CPU work: it stays off the event loop and
     uses every core.
 
-    A pool made while this process has no other thread forks its workers at once: a
-    copy of this process has everything imported and is ready in milliseconds. Any
-    later pool (a server's, a replacement) takes its workers from a fork server instead,
-    which has to import feedparser, nh3 and scikit-learn first (about a second): forking
-    a process that has other threads (the database writer, the resolver's) can copy a
-    lock another thread holds and deadlock the child. If a worker dies (a parser crash,
-    the OOM killer), the refreshes in flight fail and are recorded, and the pool is
-    replaced so the rest of the run still parses.
+    Workers come from a fork server, which has to import feedparser, nh3 and
+    scikit-learn before it forks the first (about a second). With `fork`, a pool made
+    while its process has no other thread and no event loop (a command, before it starts
+    either) forks its first workers from that process instead, ready in milliseconds
+    with everything imported. Only then: forking a process that has other threads (the
+    database writer, the resolver's) can copy a lock another thread holds and deadlock
+    the child, and the child of a process whose event loop handles signals would pass
+    the signals it receives on to that loop. If a worker dies (a parser crash, the OOM
+    killer), the refreshes in flight fail and are recorded, and the pool is replaced,
+    from the fork server, so the rest of the run still parses.
     """
 
-    def __init__(self, workers: int | None = None, model: tuple[int, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        model: tuple[int, bytes] | None = None,
+        fork: bool = False,
+    ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._lock = threading.Lock()
         self._model = model  # (id, blob) of the model the workers tag with
-        self._pool = self._start()
+        self._pool = self._start(fork=fork and safe_to_fork())
 
-    def _start(self) -> ProcessPoolExecutor:
-        if threading.active_count() == 1:
+    def _start(self, fork: bool = False) -> ProcessPoolExecutor:
+        if fork:
             pool = self._executor(multiprocessing.get_context("fork"))
-            # Now, while there is still no other thread: the workers of a fork pool are
-            # all started by its first task.
+            # Now, while it is still safe: a fork pool starts all its workers with its
+            # first task.
             list(pool.map(worker_ready, [0.0] * self.workers))
             return pool
         context = multiprocessing.get_context("forkserver")
@@ -166,11 +173,21 @@ def client_options(settings: Settings) -> ClientOptions:
     )
 
 
-def parse_pool(database: Database | None = None) -> ParsePool:
+def safe_to_fork() -> bool:
+    """No other thread, and no event loop running in this one (see `ParsePool`)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return threading.active_count() == 1
+    return False
+
+
+def parse_pool(database: Database | None = None, fork: bool = False) -> ParsePool:
     """The parse pool a poll run uses; close it (or use it as a context manager) after.
-    Given the database, its workers start with the active model loaded: made before the
-    run starts any thread, they are forked in milliseconds (see `ParsePool`)."""
-    return ParsePool(model=_active_model(database) if database is not None else None)
+    Given the database, its workers start with the active model loaded; `fork` as in
+    `ParsePool`."""
+    model = _active_model(database) if database is not None else None
+    return ParsePool(model=model, fork=fork)
 
 
 _heap_frozen = False

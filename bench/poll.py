@@ -405,13 +405,15 @@ def run(sources: int) -> list[CycleFigures]:
             # Training's worker processes idle on for minutes; a poll never has them.
             get_reusable_executor().shutdown(wait=True)
             floor_state = FloorState()
-            with ParsePool() as pool, ProcessPoolExecutor(workers, floor_context) as floor_pool:
+            with session_scope(db.factory) as session:
+                model = active_model(session)
+                assert model is not None
+                model_id, blob = model.id, model.blob
+            # The product's pool as `biowire poll` makes it (forked before any thread).
+            pool = ParsePool(model=(model_id, blob), fork=True)
+            with pool, ProcessPoolExecutor(workers, floor_context) as floor_pool:
                 # Start-up is not part of a cycle: both pools' workers are running (the
                 # product's with its model loaded) before the first one is timed.
-                with session_scope(db.factory) as session:
-                    model = active_model(session)
-                    assert model is not None
-                    pool.use_model(model.id, model.blob)
                 pool.warm_up()
                 list(floor_pool.map(time.sleep, [0.05] * workers))
                 # The floor's workers idle while the product runs: not the product's.

@@ -6,6 +6,9 @@ import asyncio
 import gc
 import os
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +17,7 @@ from aggregator import PRODUCT_URL
 from aggregator.errors import FetchError
 from aggregator.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
 from aggregator.prepare import worker_ready
-from aggregator.service import Database, ParsePool, poll_once
+from aggregator.service import Database, ParsePool, poll_once, safe_to_fork
 from aggregator.settings import Settings
 from tests.aggregator.helpers import add_sources, articles_of, source_state
 from tests.conftest import run_poll
@@ -176,6 +179,42 @@ def test_parse_pool_warm_up_starts_every_worker() -> None:
         assert len(started) == 2
         # The running workers answer; none is started anew for it.
         assert pool.submit(worker_ready, 0.0).result(timeout=30) in started
+
+
+_FORKED_FROM_HERE = """
+import os
+from aggregator.service import ParsePool
+
+with ParsePool(workers=1, fork=True) as pool:
+    print(pool.submit(os.getppid).result(timeout=30) == os.getpid())
+"""
+
+
+def test_parse_pool_forks_its_workers_from_a_process_with_no_other_thread() -> None:
+    # A fresh interpreter: this one may have other threads (a live app, training's).
+    ran = subprocess.run(
+        [sys.executable, "-c", _FORKED_FROM_HERE], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "True"
+
+
+def test_parse_pool_never_forks_beside_another_thread_or_in_an_event_loop() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with ParsePool(workers=1, fork=True) as pool:
+            # From the fork server, so the worker's parent is not this process.
+            assert pool.submit(os.getppid).result(timeout=30) != os.getpid()
+    finally:
+        stop.set()
+        other.join()
+
+    async def in_a_loop() -> bool:
+        return safe_to_fork()
+
+    assert asyncio.run(in_a_loop()) is False
 
 
 def test_a_refused_connection_is_not_called_a_timeout() -> None:
