@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, select
@@ -57,7 +58,7 @@ def main() -> None:
     try:
         app()
     except BiowireError as error:
-        err_console.print(f"[bold red]error:[/] {error}")
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}")
         sys.exit(1)
 
 
@@ -117,7 +118,9 @@ def sources_add(url: str, title: Annotated[str | None, typer.Option()] = None) -
     """Add the feed at URL."""
     with database(get_settings()) as db, session_scope(db.factory) as session:
         source, created = add_source(session, url, title)
-        console.print(f"{'added' if created else 'already there'}: #{source.id} {source.url}")
+        console.print(
+            f"{'added' if created else 'already there'}: #{source.id} {escape(source.url)}"
+        )
 
 
 @sources_app.command("import")
@@ -143,12 +146,13 @@ def sources_list() -> None:
         table = Table("id", "source", "last poll", "status", "new", "failures", "next poll",
                       "error / disabled", box=None)  # fmt: skip
         for s in session.scalars(select(Source).order_by(Source.id)):
-            problem = s.disabled_reason and f"[red]disabled:[/] {s.disabled_reason}"
+            # Titles and errors come from feeds and servers: shown as text, never as markup.
+            problem = s.disabled_reason and f"[red]disabled:[/] {escape(s.disabled_reason)}"
             table.add_row(
-                str(s.id), s.display_name[:40], _when(s.last_polled_at),
+                str(s.id), escape(s.display_name[:40]), _when(s.last_polled_at),
                 str(s.last_status or "-"), str(s.last_new_articles), str(s.consecutive_failures),
                 "-" if s.disabled_at else _when(s.next_poll_at),
-                problem or (s.last_error or "")[:80],
+                problem or escape((s.last_error or "")[:80]),
             )  # fmt: skip
         console.print(table)
 
@@ -158,7 +162,7 @@ def sources_enable(source_id: int) -> None:
     """Re-enable a disabled source and poll it at the next run."""
     with database(get_settings()) as db, session_scope(db.factory) as session:
         source = enable_source(session, source_id)
-        console.print(f"enabled #{source.id} {source.url}")
+        console.print(f"enabled #{source.id} {escape(source.url)}")
 
 
 def _when(moment: object) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import func, make_url, select
@@ -122,7 +123,9 @@ def label(
             article = set_topics(session, article_id, slugs, editor="cli")
         except LookupError as error:
             raise ClassifierError(str(error)) from error
-        console.print(f"#{article.id} {article.title[:70]}: {', '.join(slugs) or '(no topic)'}")
+        console.print(
+            f"#{article.id} {escape(article.title[:70])}: {', '.join(slugs) or '(no topic)'}"
+        )
 
 
 def evaluate(
@@ -155,7 +158,7 @@ def _active_classifier() -> Classifier:
     try:
         db = open_database(settings)
     except BiowireError as error:
-        err_console.print(f"no usable database ({error}): scoring the shipped model")
+        err_console.print(f"no usable database ({escape(str(error))}): scoring the shipped model")
         return shipped_classifier(default_taxonomy())
     try:
         with session_scope(db.factory) as session:
@@ -165,7 +168,7 @@ def _active_classifier() -> Classifier:
                     err_console.print(f"scoring the active model #{model.id}")
                     return load_classifier(model)
                 except ClassifierError as error:
-                    err_console.print(f"{error}: scoring the shipped model instead")
+                    err_console.print(f"{escape(str(error))}: scoring the shipped model instead")
     finally:
         db.close()
     err_console.print("no trained model in the database: scoring the shipped model")

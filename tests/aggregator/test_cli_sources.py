@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from aggregator.cli import app
 from aggregator.service import Database
+from models import Source, session_scope
 from tests.aggregator.helpers import add_sources, source_state
 from tests.fixtures.feeds import BIOMETRIC_ITEMS, rss
 from tests.fixtures.servers import LoopbackServer, serve, status
@@ -49,3 +50,20 @@ def test_poll_then_list_then_enable(
     assert enabled.exit_code == 0, enabled.output
     state = source_state(db, gone)
     assert state.disabled_at is None and state.consecutive_failures == 0
+
+
+def test_sources_list_shows_titles_and_errors_as_text_not_markup(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database
+) -> None:
+    monkeypatch.setenv("BIOWIRE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COLUMNS", "250")
+    [source_id] = add_sources(db, "https://odd.example/feed")
+    with session_scope(db.factory) as session:
+        source = session.get_one(Source, source_id)
+        # Both come from outside: a feed's own title, a server's error text.
+        source.title = "Weird [/] feed [bold]news"
+        source.last_error = "could not connect [Errno 111] refused"
+    listed = CliRunner().invoke(app, ["sources", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "Weird [/] feed [bold]news" in listed.output
+    assert "could not connect [Errno 111] refused" in listed.output
