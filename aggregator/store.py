@@ -115,6 +115,8 @@ def store_entries(
 
     new_ids: list[int] = []
     if new_rows:
+        # One executemany, then the ids by key (unique): asking for them with RETURNING in
+        # parameter order made SQLite insert the rows a statement each.
         session.connection().execute(insert(_ARTICLES), new_rows)
         inserted = _articles_by_key(session, [row["dedup_key"] for row in new_rows])
         new_ids = [inserted[row["dedup_key"]] for row in new_rows]
