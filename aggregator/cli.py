@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from aggregator import cli_classifier
 from aggregator import demo as demo_module
@@ -140,12 +140,19 @@ def sources_export() -> None:
 
 
 @sources_app.command("list")
-def sources_list() -> None:
+def sources_list(
+    failing: Annotated[
+        bool, typer.Option("--failing", help="Only sources whose last poll failed, or disabled.")
+    ] = False,
+) -> None:
     """Show each source and how its polling stands."""
+    query = select(Source).order_by(Source.id)
+    if failing:
+        query = query.where(or_(Source.consecutive_failures > 0, Source.disabled_at.is_not(None)))
     with database(get_settings()) as db, session_scope(db.factory) as session:
         table = Table("id", "source", "last poll", "status", "new", "failures", "next poll",
                       "error / disabled", box=None)  # fmt: skip
-        for s in session.scalars(select(Source).order_by(Source.id)):
+        for s in session.scalars(query):
             # Titles and errors come from feeds and servers: shown as text, never as markup.
             problem = s.disabled_reason and f"[red]disabled:[/] {escape(s.disabled_reason)}"
             table.add_row(

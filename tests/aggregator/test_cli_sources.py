@@ -45,6 +45,10 @@ def test_poll_then_list_then_enable(
     assert " 200 " in rows[str(good)] and "Test feed" in rows[str(good)]
     assert " 410 " in rows[str(gone)]
     assert "disabled: the server says the feed is gone (HTTP 410)" in rows[str(gone)]
+    failing = runner.invoke(app, ["sources", "list", "--failing"], env={"COLUMNS": "300"})
+    assert failing.exit_code == 0, failing.output
+    ids = {line.split()[0] for line in failing.output.splitlines()[1:] if line.strip()}
+    assert ids == {str(gone)}
 
     enabled = runner.invoke(app, ["sources", "enable", str(gone)])
     assert enabled.exit_code == 0, enabled.output
