@@ -10,6 +10,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -174,7 +175,10 @@ def client_options(settings: Settings) -> ClientOptions:
 
 
 def safe_to_fork() -> bool:
-    """No other thread, and no event loop running in this one (see `ParsePool`)."""
+    """No other thread, and no event loop running in this one (see `ParsePool`); and a
+    platform where forking is safe at all (not macOS, whose system libraries are not)."""
+    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
