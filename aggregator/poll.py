@@ -391,7 +391,7 @@ def _record_unchanged(
 ) -> Write:
     interval = max(
         snapshot.poll_interval_seconds or options.bounds.min_interval,
-        _server_min_interval(response, None, now),
+        options.bounds.server_hint(_server_min_interval(response, None, now)) or 0,
     )
     params: dict[str, object] = {
         "p_id": snapshot.id,

@@ -1,5 +1,5 @@
 """When to poll a source next: adaptive to how often it publishes, never sooner than the
-server asks, backing off exponentially (with jitter) while it fails."""
+server asks (up to a ceiling), backing off exponentially (with jitter) while it fails."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ DEFAULT_INTERVAL = 3600
 class ScheduleBounds:
     min_interval: int = 600
     max_interval: int = 21600
+    # A server may ask for longer than `max_interval` and is obeyed, up to this: a year's
+    # max-age or a far-future Expires is a misconfiguration more often than a wish, and
+    # would silence the feed.
+    max_server_interval: int = 604800
+
+    def server_hint(self, seconds: int | None) -> int | None:
+        return min(seconds, self.max_server_interval) if seconds else None
 
 
 def interval_after_success(
@@ -39,21 +46,18 @@ def interval_after_success(
     else:
         interval = DEFAULT_INTERVAL
     interval = max(bounds.min_interval, min(bounds.max_interval, interval))
-    if server_min:
-        interval = max(interval, server_min)
-    return interval
+    return max(interval, bounds.server_hint(server_min) or 0)
 
 
 def interval_after_failure(
     failures: int, bounds: ScheduleBounds, retry_after: int | None = None
 ) -> int:
     """Exponential backoff from the lower bound, with ±20% jitter so that sources failing
-    together (one host down) do not retry together; Retry-After always wins if longer."""
+    together (one host down) do not retry together; Retry-After wins if longer (up to the
+    ceiling on server hints)."""
     base = min(bounds.max_interval, bounds.min_interval * 2 ** max(0, failures - 1))
     interval = int(base * random.uniform(0.8, 1.2))
-    if retry_after:
-        interval = max(interval, retry_after)
-    return interval
+    return max(interval, bounds.server_hint(retry_after) or 0)
 
 
 def next_poll(now: datetime, interval: int) -> datetime:

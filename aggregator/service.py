@@ -65,7 +65,9 @@ def poll_options(settings: Settings) -> PollOptions:
             max_body_bytes=settings.max_body_bytes,
             max_redirects=settings.max_redirects,
         ),
-        bounds=ScheduleBounds(settings.min_poll_interval, settings.max_poll_interval),
+        bounds=ScheduleBounds(
+            settings.min_poll_interval, settings.max_poll_interval, settings.max_server_interval
+        ),
         concurrency=settings.concurrency,
         per_host_concurrency=settings.per_host_concurrency,
         max_consecutive_failures=settings.max_consecutive_failures,

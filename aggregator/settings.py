@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     per_host_concurrency: int = Field(4, description="Requests in flight at once to one host.")
     min_poll_interval: int = Field(600, description="Shortest interval between polls, seconds.")
     max_poll_interval: int = Field(21600, description="Longest interval between polls, seconds.")
+    max_server_interval: int = Field(
+        604800, description="Longest interval a server's caching or Retry-After hints can set."
+    )
     max_consecutive_failures: int = Field(
         10, description="Failures in a row after which a source is disabled."
     )

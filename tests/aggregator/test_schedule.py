@@ -45,6 +45,15 @@ def test_server_minimum_wins_even_past_the_upper_bound() -> None:
     assert interval_after_success(every(2), BOUNDS, server_min=60) == 3600
 
 
+def test_server_hints_are_obeyed_up_to_a_ceiling() -> None:
+    # A year's max-age, a far-future Expires: obeyed only up to a week.
+    year = 365 * 86400
+    assert interval_after_success(every(2), BOUNDS, server_min=year) == 604800
+    assert interval_after_failure(1, BOUNDS, retry_after=year) == 604800
+    tight = ScheduleBounds(min_interval=600, max_interval=21600, max_server_interval=86400)
+    assert interval_after_success(every(2), tight, server_min=3 * 86400) == 86400
+
+
 def test_failures_back_off_exponentially_with_jitter() -> None:
     for failures, base in [(1, 600), (2, 1200), (3, 2400), (4, 4800), (10, 21600)]:
         samples = {interval_after_failure(failures, BOUNDS) for _ in range(200)}
@@ -122,6 +131,23 @@ def test_not_modified_keeps_honouring_cache_control(
     assert source.next_poll_at is not None and source.last_polled_at is not None
     assert (source.next_poll_at - source.last_polled_at).total_seconds() >= 20000
     assert source.etag == '"a"'
+
+
+def test_a_year_long_max_age_is_obeyed_only_up_to_the_ceiling(
+    settings: Settings, db: Database, server: LoopbackServer
+) -> None:
+    year = {"Cache-Control": f"max-age={365 * 86400}", "ETag": '"a"'}
+    server.routes["/feed"] = serve(rss(HOURLY), headers=year)
+    [source_id] = add_sources(db, server.url("/feed"))
+    run_poll(settings, db)
+    assert source_state(db, source_id).poll_interval_seconds == settings.max_server_interval
+    server.routes["/feed"] = status(304, year)  # and the same on a 304
+    run_poll(settings, db)
+
+    source = source_state(db, source_id)
+    assert source.next_poll_at is not None and source.last_polled_at is not None
+    waited = (source.next_poll_at - source.last_polled_at).total_seconds()
+    assert waited == pytest.approx(settings.max_server_interval, abs=1)
 
 
 def test_only_due_sources_are_polled(
