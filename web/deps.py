@@ -10,20 +10,14 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from aggregator.settings import Settings
+from models import session_scope
 from web.errors import ApiError
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session, one transaction per request: committed if the handler succeeds."""
-    session: Session = request.app.state.session_factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_app_settings(request: Request) -> Settings:
