@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from werkzeug import Response
@@ -36,6 +37,16 @@ def unclassified(db: Database) -> list[int]:
         return list(session.scalars(select(Article.id).where(Article.classified_by_id.is_(None))))
 
 
+@pytest.fixture
+def biometric_feed(httpserver: HTTPServer, db: Database) -> int:
+    """A source serving three biometrics stories, registered: its id."""
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
+    )
+    [source_id] = add_sources(db, httpserver.url_for("/feed"))
+    return source_id
+
+
 def active_model_id(db: Database) -> int:
     with session_scope(db.factory) as session:
         model = active_model(session)
@@ -44,12 +55,8 @@ def active_model_id(db: Database) -> int:
 
 
 def test_a_new_sources_articles_are_stored_with_the_models_tags(
-    httpserver: HTTPServer, settings: Settings, db: Database
+    biometric_feed: int, settings: Settings, db: Database
 ) -> None:
-    httpserver.expect_request("/feed").respond_with_data(
-        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
-    )
-    add_sources(db, httpserver.url_for("/feed"))
     model_id = active_model_id(db)
 
     run_poll(settings, db)
@@ -65,12 +72,8 @@ def test_a_new_sources_articles_are_stored_with_the_models_tags(
 
 
 def test_tags_from_the_poll_are_the_ones_the_tagging_pass_gives(
-    httpserver: HTTPServer, settings: Settings, db: Database
+    biometric_feed: int, settings: Settings, db: Database
 ) -> None:
-    httpserver.expect_request("/feed").respond_with_data(
-        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
-    )
-    add_sources(db, httpserver.url_for("/feed"))
     run_poll(settings, db)
     from_poll = all_tags(db)
 
@@ -83,11 +86,7 @@ def test_tags_from_the_poll_are_the_ones_the_tagging_pass_gives(
     assert all_tags(db) == from_poll
 
 
-def test_the_parse_pool_tags_too(httpserver: HTTPServer, settings: Settings, db: Database) -> None:
-    httpserver.expect_request("/feed").respond_with_data(
-        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
-    )
-    add_sources(db, httpserver.url_for("/feed"))
+def test_the_parse_pool_tags_too(biometric_feed: int, settings: Settings, db: Database) -> None:
     with ParsePool(workers=1) as pool:
         summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
 
