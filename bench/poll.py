@@ -37,6 +37,8 @@ import feedparser
 from aiohttp import web
 from joblib.externals.loky import get_reusable_executor
 
+from bench.servers import serve_on_loopback
+
 HOSTS = 32
 ITEMS = 20
 CHANGED_SHARE = 0.10
@@ -158,15 +160,7 @@ def _serve(sources: int, port_out: multiprocessing.Queue, commands: multiprocess
                             headers=headers)  # fmt: skip
 
     async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feeds/{number}.xml", feed)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        first = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await first.start()
-        port = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        for host in range(2, HOSTS + 1):
-            await web.TCPSite(runner, f"127.0.0.{host}", port, backlog=1024).start()
+        runner, port = await serve_on_loopback("/feeds/{number}.xml", feed, HOSTS)
         port_out.put(port)
         loop = asyncio.get_running_loop()
         while True:

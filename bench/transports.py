@@ -22,6 +22,8 @@ import httpx
 from aiohttp import web
 from httpx_aiohttp import AiohttpTransport
 
+from bench.servers import serve_on_loopback
+
 BODY = (b"<item><title>Biometric gates</title><description>" + b"x" * 400 + b"</description>"
         b"</item>") * 65  # fmt: skip
 
@@ -31,13 +33,8 @@ def _serve(port_out: multiprocessing.Queue) -> None:
         return web.Response(body=BODY, content_type="application/rss+xml")
 
     async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{n}", answer)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port_out.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        _runner, port = await serve_on_loopback("/feed/{n}", answer)
+        port_out.put(port)
         await asyncio.Event().wait()
 
     asyncio.run(main())
