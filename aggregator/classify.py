@@ -1,4 +1,5 @@
-"""The topic classifier. The only module that touches scikit-learn.
+"""The topic classifier. With `aggregator.features`, the only module that touches
+scikit-learn.
 
 Training, in `train`, for every corpus (the shipped seed set, an evaluation file, Reuters):
 
@@ -20,7 +21,7 @@ Training, in `train`, for every corpus (the shipped seed set, an evaluation file
    nearest its cut (`_best_fallback`): on only if that raises the out-of-fold micro-F1, so
    the rule turns itself on where every article has a topic (Reuters) and stays off where
    many rightly have none (the seed set's hard negatives).
-4. A final fit on every example. Prediction re-uses the vocabulary as word ids (`_Tfidf`),
+4. A final fit on every example. Prediction re-uses the vocabulary as word ids (`features.Tfidf`),
    the same matrix as scikit-learn's `transform` at about twice its speed.
 
 Nothing in it looks at test data: the hyper-parameters in `Params` were chosen by nested
@@ -48,7 +49,6 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
@@ -56,6 +56,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from aggregator.errors import ClassifierError
+from aggregator.features import Features, Tfidf
 
 # Where a training example came from, weakest signal first.
 SIGNAL_SEED = "seed"
@@ -115,219 +116,9 @@ class TrainingReport:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class _Tfidf(TfidfVectorizer):
-    """Word 1–2-gram TF-IDF, fitted by scikit-learn, with a vectorised `transform`.
-
-    scikit-learn's `transform` builds every n-gram of a new article as a string and looks it
-    up; most bigrams are unseen, and that per-n-gram Python work was nearly all of prediction
-    time. Here each token is looked up once, as a word id, and the bigrams are found as pairs
-    of ids with NumPy. The matrix is the same as scikit-learn's (a test checks it).
-    """
-
-    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
-        matrix = super().fit_transform(raw_documents, y)
-        self._index_vocabulary()
-        return matrix
-
-    def fit(self, raw_documents: Any, y: Any = None) -> _Tfidf:
-        super().fit(raw_documents, y)
-        self._index_vocabulary()
-        return self
-
-    def _index_vocabulary(self) -> None:
-        """Word ids for every word of the vocabulary, and each bigram as a pair of them."""
-        words: dict[str, int] = {}
-        unigrams, pairs, pair_columns = [], [], []
-        for term, column in self.vocabulary_.items():
-            if " " not in term:
-                unigrams.append((words.setdefault(term, len(words)), column))
-        for term, column in self.vocabulary_.items():
-            if " " in term:
-                first, second = term.split(" ")
-                a, b = words.setdefault(first, len(words)), words.setdefault(second, len(words))
-                pairs.append((a, b))
-                pair_columns.append(column)
-        self._words = words
-        self._unigram_column = np.full(len(words), -1, dtype=np.int64)
-        for word, column in unigrams:
-            self._unigram_column[word] = column
-        keys = np.array([a * len(words) + b for a, b in pairs], dtype=np.int64)
-        order = np.argsort(keys)
-        self._pair_keys = keys[order]
-        self._pair_columns = np.array(pair_columns, dtype=np.int64)[order]
-
-    def transform(self, raw_documents: Any) -> Any:
-        fast = self.analyzer == "word" and self.ngram_range == (1, 2) and not self.binary
-        if not (fast and hasattr(self, "_words")):  # a model saved before this code
-            return super().transform(raw_documents)
-        preprocess, tokenize = self.build_preprocessor(), self.build_tokenizer()
-        get, lengths, ids = self._words.get, [], []
-        for document in raw_documents:
-            tokens = [get(token, -1) for token in tokenize(preprocess(document))]
-            lengths.append(len(tokens))
-            ids.extend(tokens)
-        return self._from_word_ids(np.array(ids, dtype=np.int64), np.array(lengths))
-
-    def _from_word_ids(self, word: np.ndarray, lengths: np.ndarray) -> Any:
-        """The tf-idf matrix of documents given as their tokens' word ids (−1: not a word of
-        the vocabulary), one document after another, `lengths` tokens each."""
-        rows, columns, values = self._weighted_terms(word, lengths)
-        return _csr(rows, columns, values, (len(lengths), len(self.vocabulary_)), self.dtype)
-
-    def _weighted_terms(
-        self, word: np.ndarray, lengths: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, column, weight) of each distinct term of each document, in row-major order:
-        scikit-learn's tf-idf weighting and row normalisation, done on the arrays directly.
-        (`TfidfTransformer.transform` validates its input on every call, which cost as much
-        as the rest of a small batch's transform.)"""
-        n_documents, n_words = len(lengths), len(self._words)
-        row = np.repeat(np.arange(n_documents), lengths)
-        known = word >= 0
-        unigram = np.full(len(word), -1, dtype=np.int64)
-        unigram[known] = self._unigram_column[word[known]]
-        rows, columns = [row[unigram >= 0]], [unigram[unigram >= 0]]
-        if len(word) > 1 and len(self._pair_keys):
-            both = known[:-1] & known[1:] & (row[:-1] == row[1:])
-            keys = word[:-1][both] * n_words + word[1:][both]
-            at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
-            found = self._pair_keys[at] == keys
-            rows.append(row[:-1][both][found])
-            columns.append(self._pair_columns[at[found]])
-        n_columns = len(self.vocabulary_)
-        cells, counts = np.unique(
-            np.concatenate(rows) * n_columns + np.concatenate(columns), return_counts=True
-        )
-        term_rows, term_columns = np.divmod(cells, n_columns)
-        values = counts.astype(np.float64)
-        if self.sublinear_tf:
-            values = np.log(values) + 1.0
-        if self.use_idf:
-            values *= self.idf_[term_columns]
-        if self.norm == "l2":
-            norms = np.sqrt(np.bincount(term_rows, weights=values * values, minlength=n_documents))
-            values /= norms[term_rows]
-        elif self.norm is not None:
-            raise ValueError(f"unsupported norm {self.norm!r}")
-        return term_rows, term_columns, values
-
-
-def _csr(
-    rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int], dtype: Any
-) -> sparse.csr_matrix:
-    """A CSR matrix from (row, column, value) triples already in row-major order."""
-    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    return sparse.csr_matrix((values.astype(dtype, copy=False), columns, indptr), shape=shape)
-
-
-class _Features:
-    """Three blocks side by side in one sparse matrix, each L2-normalised on its own: the
-    headline alone, the body alone, and (with `Params.whole_text`) the headline and body as
-    one text. The separate blocks let a headline word count on its own; the whole-text block
-    adds one vector over all the article's words. Nested cross-validation preferred the three
-    blocks to the first two on both the Reuters training split and the seed set (see
-    BENCHMARKS.md)."""
-
-    def __init__(self, params: Params) -> None:
-        self.title_weight = params.title_weight
-        self.title = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=params.min_df)
-        self.body = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=params.min_df)
-        self.whole = (
-            _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=params.min_df)
-            if params.whole_text
-            else None
-        )
-
-    def fit_transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
-        blocks = [
-            self.title.fit_transform([d.title for d in documents]) * self.title_weight,
-            self.body.fit_transform([d.text for d in documents]),
-        ]
-        if self.whole is not None:
-            blocks.append(self.whole.fit_transform([_whole(d) for d in documents]))
-            self._index_words()
-        return sparse.hstack(blocks, format="csr")
-
-    def _index_words(self) -> None:
-        """One word id for every word of the three vocabularies, and each block's own id of
-        it (−1 where the block lacks it), so that prediction looks each token up once."""
-        assert self.whole is not None
-        blocks = (self.title, self.body, self.whole)
-        union: dict[str, int] = {}
-        for block in blocks:
-            for word in block._words:
-                union.setdefault(word, len(union))
-        own = []
-        for block in blocks:
-            # One slot more, holding −1, so that the union id −1 (unknown) maps to −1.
-            ids = np.full(len(union) + 1, -1, dtype=np.int64)
-            for word, index in block._words.items():
-                ids[union[word]] = index
-            own.append(ids)
-        self._union = union
-        self._own_ids = own
-
-    def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
-        if getattr(self, "whole", None) is not None and hasattr(self, "_union"):
-            return self._transform_once(documents)
-        blocks = [
-            self.title.transform([d.title for d in documents]) * self.title_weight,
-            self.body.transform([d.text for d in documents]),
-        ]
-        whole = getattr(self, "whole", None)  # None in a model saved before the third block
-        if whole is not None:
-            blocks.append(whole.transform([_whole(d) for d in documents]))
-        return sparse.hstack(blocks, format="csr")
-
-    def _transform_once(self, documents: Sequence[Document]) -> sparse.csr_matrix:
-        """`transform` with the headline and the body tokenised and looked up once: the
-        whole-text block's tokens are the headline's followed by the body's (the text is
-        lower-cased, and a line break always separates tokens), so its word ids come from
-        the same lookups by NumPy indexing, at no cost in Python per token."""
-        assert self.whole is not None
-        preprocess, tokenize = self.body.build_preprocessor(), self.body.build_tokenizer()
-        get = self._union.get
-        ids: list[list[int]] = [[], []]
-        lengths: list[list[int]] = [[], []]
-        for document in documents:
-            for part, text in enumerate((document.title, document.text)):
-                tokens = [get(token, -1) for token in tokenize(preprocess(text))]
-                lengths[part].append(len(tokens))
-                ids[part].extend(tokens)
-        title_ids, body_ids = (np.array(i, dtype=np.int64) for i in ids)
-        title_lengths, body_lengths = (np.array(n, dtype=np.int64) for n in lengths)
-        rows = np.arange(len(documents))
-        order = np.argsort(
-            np.concatenate([np.repeat(rows, title_lengths), np.repeat(rows, body_lengths)]),
-            kind="stable",
-        )
-        whole_ids = np.concatenate([title_ids, body_ids])[order]
-        as_title, as_body, as_whole = self._own_ids
-        # The three blocks' terms, side by side: each block's columns after the previous
-        # block's, and its rows already in order, so one stable sort by row joins them.
-        title = self.title._weighted_terms(as_title[title_ids], title_lengths)
-        body = self.body._weighted_terms(as_body[body_ids], body_lengths)
-        whole = self.whole._weighted_terms(as_whole[whole_ids], title_lengths + body_lengths)
-        title_columns, body_columns = len(self.title.vocabulary_), len(self.body.vocabulary_)
-        rows = np.concatenate([title[0], body[0], whole[0]])
-        order = np.argsort(rows, kind="stable")
-        columns = np.concatenate(
-            [title[1], body[1] + title_columns, whole[1] + title_columns + body_columns]
-        )
-        values = np.concatenate([title[2] * self.title_weight, body[2], whole[2]])
-        shape = (len(documents), title_columns + body_columns + len(self.whole.vocabulary_))
-        return _csr(rows[order], columns[order], values[order], shape, self.whole.dtype)
-
-    def names(self) -> list[str]:
-        """The term of every column, block by block: headline, body, whole text."""
-        blocks = [self.title, self.body, getattr(self, "whole", None)]
-        return [name for b in blocks if b is not None for name in b.get_feature_names_out()]
-
-
-def _whole(document: Document) -> str:
-    """The headline and the body as one text, as a wire story prints them."""
-    return f"{document.title}\n{document.text}"
+# Stored models pickle the feature classes by these, their earlier names.
+_Tfidf = Tfidf
+_Features = Features
 
 
 class Classifier:
@@ -335,7 +126,7 @@ class Classifier:
 
     def __init__(
         self,
-        features: _Features,
+        features: Features,
         topics: list[str],
         weights: np.ndarray,
         intercepts: np.ndarray,
@@ -591,7 +382,7 @@ def train(
         # liblinear may stop at its iteration cap on a hard topic; the model is still usable
         # and the cross-validated F1 shows how good it is.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        features = _Features(params)
+        features = Features(params)
         matrix = features.fit_transform([Document(e.title, e.text) for e in examples])
         step("features")
 

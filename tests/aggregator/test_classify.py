@@ -24,12 +24,12 @@ from aggregator.classify import (
     _best_fallback,
     _best_threshold,
     _decisions,
-    _Tfidf,
     train,
 )
 from aggregator.cli import app
 from aggregator.errors import ClassifierError
 from aggregator.evaluate import EvaluationError, evaluate_file, read_rows
+from aggregator.features import Features, Tfidf
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SMALL = FIXTURES / "classifier-small.jsonl"
@@ -149,10 +149,28 @@ def test_a_model_without_the_whole_text_block_still_predicts() -> None:
     assert loaded.predict(documents) == expected
 
 
+def test_a_model_stored_under_the_feature_classes_earlier_names_still_loads(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    documents = [Document("Airport opens face boarding gates", "Passengers board with a selfie.")]
+    expected = classifier.predict(documents)
+    # Pickle the model as the previous version did, its feature classes named
+    # aggregator.classify._Tfidf and aggregator.classify._Features.
+    renamed = [(Tfidf, "_Tfidf"), (Features, "_Features")]
+    try:
+        for cls, old_name in renamed:
+            cls.__module__, cls.__qualname__ = "aggregator.classify", old_name
+        blob = classifier.to_bytes()
+    finally:
+        for cls, old_name in renamed:
+            cls.__module__, cls.__qualname__ = "aggregator.features", old_name.lstrip("_")
+    assert b"_Tfidf" in blob and b"_Features" in blob
+    assert Classifier.from_bytes(blob).predict(documents) == expected
+
+
 def test_fast_transform_gives_scikit_learns_matrix() -> None:
     texts = [f"{r.title}\n{r.text}" for r in read_rows(SMALL)]
     fitted, unseen = texts[:24], [*texts[24:], "", "Face face FACE boarding, boarding gates!"]
-    ours = _Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
+    ours = Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
     theirs = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
     for batch in (fitted, unseen):
         mine, reference = ours.transform(batch), theirs.transform(batch)
