@@ -26,6 +26,7 @@ from aggregator.poll import PollSummary, RefreshOutcome
 from aggregator.service import (
     Database,
     classify_new,
+    ensure_active_model,
     open_database,
     parse_pool,
     poll_forever,
@@ -179,7 +180,9 @@ def _when(moment: object) -> str:
 # --- pipeline ------------------------------------------------------------------------------
 
 
-def _poll_with_progress(settings: Settings, db: Database, everything: bool) -> PollSummary:
+def _poll_with_progress(
+    settings: Settings, db: Database, everything: bool, tag: bool = True
+) -> PollSummary:
     with session_scope(db.factory) as session:
         total = session.scalar(select(func.count()).select_from(Source)
                                .where(Source.disabled_at.is_(None))) or 0  # fmt: skip
@@ -188,6 +191,10 @@ def _poll_with_progress(settings: Settings, db: Database, everything: bool) -> P
         TextColumn("new {task.fields[new]}"), TextColumn("errors {task.fields[errors]}"),
         TimeElapsedColumn(),
     )  # fmt: skip
+    if tag:
+        ensure_active_model(
+            db, lambda: err_console.print("training the first topic model on the seed set")
+        )
     # The pool first: made before the progress bar starts its thread and before the event
     # loop runs, its workers are forked from this process, ready at once (see `ParsePool`).
     pool = parse_pool(db, fork=True)
@@ -226,7 +233,7 @@ def poll(
     settings = get_settings()
     configure_logging(settings.log_level)
     with database(settings) as db:
-        summary = _poll_with_progress(settings, db, everything)
+        summary = _poll_with_progress(settings, db, everything, tag=classify)
         tagged = _classify_with_progress(db) if classify else 0
     console.print(
         f"{len(summary.outcomes)} sources polled in {summary.seconds:.1f} s: "

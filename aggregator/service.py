@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from typing import Any, ParamSpec, TypeVar
 
+from joblib.externals.loky import get_reusable_executor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -254,6 +255,23 @@ def _tag_with_active_model(database: Database, parse_executor: Executor | None) 
     else:  # threads of this process (or any other executor that shares its memory)
         install_model(model_id, blob)
     return model_id
+
+
+def ensure_active_model(database: Database, on_training: Callable[[], None] | None = None) -> bool:
+    """Train and activate a model from the seed set if the database has none (a first
+    run), so that the parse workers tag a first poll's articles as they parse them rather
+    than leaving them all to a pass afterwards. Returns whether one was trained;
+    `on_training` is called first if so."""
+    with session_scope(database.factory) as session:
+        if active_model(session) is not None:
+            return False
+        if on_training:
+            on_training()
+        ensure_model(session, default_taxonomy())
+    # Training's worker processes would idle on for minutes, and their threads would keep
+    # a poll's parse pool from forking its workers (see `ParsePool`).
+    get_reusable_executor().shutdown(wait=True)
+    return True
 
 
 def classify_new(database: Database, on_batch: Callable[[int], None] | None = None) -> int:

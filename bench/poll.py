@@ -35,7 +35,6 @@ from xml.sax.saxutils import escape
 import aiohttp
 import feedparser
 from aiohttp import web
-from joblib.externals.loky import get_reusable_executor
 
 from bench.servers import serve_on_loopback
 
@@ -372,11 +371,16 @@ class CycleFigures:
 def run(sources: int) -> list[CycleFigures]:
     """One whole run: a fresh server and database, three cycles."""
     from aggregator.database import upgrade_database
-    from aggregator.service import ParsePool, classify_new, open_database, poll_once
+    from aggregator.service import (
+        ParsePool,
+        classify_new,
+        ensure_active_model,
+        open_database,
+        poll_once,
+    )
     from aggregator.settings import Settings
     from aggregator.sources import add_source
-    from aggregator.tagging import active_model, ensure_model
-    from aggregator.taxonomy import default_taxonomy
+    from aggregator.tagging import active_model
     from models import session_scope
 
     server = FeedServer(sources)
@@ -395,9 +399,7 @@ def run(sources: int) -> list[CycleFigures]:
             with session_scope(db.factory) as session:
                 for feed in urls:
                     add_source(session, feed)
-                ensure_model(session, default_taxonomy())  # a model exists in production
-            # Training's worker processes idle on for minutes; a poll never has them.
-            get_reusable_executor().shutdown(wait=True)
+            ensure_active_model(db)  # as `biowire poll` does before its first poll
             floor_state = FloorState()
             with session_scope(db.factory) as session:
                 model = active_model(session)

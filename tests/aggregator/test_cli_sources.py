@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from aggregator.cli import app
-from aggregator.service import Database
-from models import Source, session_scope
+from aggregator.service import Database, open_database
+from aggregator.settings import Settings
+from aggregator.tagging import active_model
+from models import Article, Source, session_scope
 from tests.aggregator.helpers import add_sources, source_state
 from tests.fixtures.feeds import BIOMETRIC_ITEMS, rss
 from tests.fixtures.servers import LoopbackServer, serve, status
@@ -71,3 +74,28 @@ def test_sources_list_shows_titles_and_errors_as_text_not_markup(
     assert listed.exit_code == 0, listed.output
     assert "Weird [/] feed [bold]news" in listed.output
     assert "could not connect [Errno 111] refused" in listed.output
+
+
+def test_a_first_poll_trains_the_model_first_and_tags_as_it_parses(
+    monkeypatch: pytest.MonkeyPatch, empty_database_url: str, server: LoopbackServer
+) -> None:
+    monkeypatch.setenv("BIOWIRE_DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("BIOWIRE_ALLOW_PRIVATE_NETWORKS", "1")
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["sources", "add", server.url("/feed")]).exit_code == 0
+
+    polled = runner.invoke(app, ["poll", "--all"])
+    assert polled.exit_code == 0, polled.output
+    assert "training the first topic model on the seed set" in polled.output
+    # Tagged by the parse workers during the poll: nothing was left for the pass after it.
+    assert "3 new articles, 0 errors, 0 tagged" in polled.output
+    db = open_database(Settings(database_url=empty_database_url))
+    try:
+        with session_scope(db.factory) as session:
+            model = active_model(session)
+            assert model is not None
+            stored = session.scalars(select(Article.classified_by_id)).all()
+        assert stored == [model.id] * 3
+    finally:
+        db.close()
