@@ -361,7 +361,7 @@ def _record_success(
             "p_site_url": parsed.site_url[:2048] if parsed.site_url else None,
         },
     )
-    _update_source(session, snapshot, response, {})
+    _follow_permanent_redirect(session, snapshot.id, response)
 
 
 # Most refreshes of a warm poll end here, so the writer runs them all as one statement.
@@ -391,7 +391,7 @@ def _record_unchanged(
 ) -> Write:
     interval = max(
         snapshot.poll_interval_seconds or options.bounds.min_interval,
-        options.bounds.server_hint(_server_min_interval(response, None, now)) or 0,
+        options.bounds.server_hint(_server_min_interval(response, None, now)),
     )
     params: dict[str, object] = {
         "p_id": snapshot.id,
@@ -406,7 +406,7 @@ def _record_unchanged(
 
     def record_and_move(session: Session, _now: datetime) -> None:
         session.execute(_RECORD_UNCHANGED, [params])
-        _update_source(session, snapshot, response, {})
+        _follow_permanent_redirect(session, snapshot.id, response)
 
     return record_and_move
 
@@ -442,21 +442,15 @@ def _record_failure(
     source.next_poll_at = next_poll(now, interval)
 
 
-def _update_source(
-    session: Session, snapshot: SourceSnapshot, response: FetchResult, values: dict[str, object]
-) -> None:
-    """Write a refresh's outcome with one UPDATE (no ORM load: a poll makes thousands)."""
+def _follow_permanent_redirect(session: Session, source_id: int, response: FetchResult) -> None:
+    """Move the source to where every hop of a 301/308 chain led, unless another source
+    already has that URL."""
     new_url = response.moved_permanently_to
-    # Follow a permanent redirect, unless another source already has that URL.
-    if new_url and _url_free(session, snapshot.id, new_url):
-        values["url"] = new_url
-    if values:
-        session.execute(update(_SOURCES).where(_SOURCES.c.id == snapshot.id).values(values))
-
-
-def _url_free(session: Session, source_id: int, url: str) -> bool:
-    taken = session.scalar(select(Source.id).where(Source.url == url, Source.id != source_id))
-    return taken is None
+    if new_url is None:
+        return
+    taken = session.scalar(select(Source.id).where(Source.url == new_url, Source.id != source_id))
+    if taken is None:
+        session.execute(update(_SOURCES).where(_SOURCES.c.id == source_id).values(url=new_url))
 
 
 def schedule_now(session: Session, source_ids: list[int] | None = None) -> None:

@@ -21,8 +21,9 @@ class ScheduleBounds:
     # would silence the feed.
     max_server_interval: int = 604800
 
-    def server_hint(self, seconds: int | None) -> int | None:
-        return min(seconds, self.max_server_interval) if seconds else None
+    def server_hint(self, seconds: int | None) -> int:
+        """A server's hint in seconds (0 for none), held to `max_server_interval`."""
+        return min(seconds or 0, self.max_server_interval)
 
 
 def interval_after_success(
@@ -46,7 +47,7 @@ def interval_after_success(
     else:
         interval = DEFAULT_INTERVAL
     interval = max(bounds.min_interval, min(bounds.max_interval, interval))
-    return max(interval, bounds.server_hint(server_min) or 0)
+    return max(interval, bounds.server_hint(server_min))
 
 
 def interval_after_failure(
@@ -57,7 +58,7 @@ def interval_after_failure(
     ceiling on server hints)."""
     base = min(bounds.max_interval, bounds.min_interval * 2 ** max(0, failures - 1))
     interval = int(base * random.uniform(0.8, 1.2))
-    return max(interval, bounds.server_hint(retry_after) or 0)
+    return max(interval, bounds.server_hint(retry_after))
 
 
 def next_poll(now: datetime, interval: int) -> datetime:

@@ -17,7 +17,7 @@ are queued for `tagging.classify_pending`, which leaves an editor's correction a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -131,7 +131,10 @@ def store_entries(
             ],
         )  # fmt: skip
     if tags is not None and new_ids:
-        _store_tags(session, tags, [(new_ids[row], i) for row, i in enumerate(new_row_entry)])
+        insert_model_tags(
+            session, tags.model_id, tags.topic_ids,
+            ((new_ids[row], tags.per_entry[i]) for row, i in enumerate(new_row_entry)),
+        )  # fmt: skip
     if edits:
         # Edited: new content, and classified again.
         session.execute(
@@ -144,14 +147,20 @@ def store_entries(
     return result
 
 
-def _store_tags(session: Session, tags: EntryTags, articles: list[tuple[int, int]]) -> None:
-    """The model's tags of new articles, given as (article id, entry index) pairs."""
+def insert_model_tags(
+    session: Session,
+    model_id: int,
+    topic_ids: Mapping[str, int],
+    tagged: Iterable[tuple[int, Sequence[TopicScore]]],
+) -> None:
+    """Write a model's tags, given as (article id, its tags) pairs, as plain rows; a tag of
+    a topic not in `topic_ids` (slug -> topics.id) is left out."""
     rows = [
-        {"article_id": article_id, "topic_id": tags.topic_ids[tag.slug], "score": tag.score,
-         "origin": "model", "model_id": tags.model_id, "why": list(tag.why)}
-        for article_id, index in articles
-        for tag in tags.per_entry[index]
-        if tag.slug in tags.topic_ids
+        {"article_id": article_id, "topic_id": topic_ids[tag.slug], "score": tag.score,
+         "origin": "model", "model_id": model_id, "why": list(tag.why)}
+        for article_id, article_tags in tagged
+        for tag in article_tags
+        if tag.slug in topic_ids
     ]  # fmt: skip
     if rows:
         session.connection().execute(insert(_TAGS), rows)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.classify import (
@@ -24,11 +23,10 @@ from aggregator.classify import (
     train,
 )
 from aggregator.errors import ClassifierError
+from aggregator.store import insert_model_tags
 from aggregator.taxonomy import TopicDefinition, sync_topics
 from models import Article, ArticleTopic, ClassifierModel, Correction, Topic
 from models.dialect import json_array_nonempty
-
-_TAGS = cast(Table, ArticleTopic.__table__)
 
 BATCH_SIZE = 500
 
@@ -211,15 +209,10 @@ def classify_pending(
                     ArticleTopic.origin == "model",
                 )
             )
-        rows = [
-            {"article_id": article.id, "topic_id": topics[tag.slug], "score": tag.score,
-             "origin": "model", "model_id": model.id, "why": list(tag.why)}
-            for article, tags in zip(to_tag, predictions, strict=True)
-            for tag in tags
-            if tag.slug in topics
-        ]  # fmt: skip
-        if rows:
-            session.execute(insert(_TAGS), rows)
+        insert_model_tags(
+            session, model.id, topics,
+            ((article.id, tags) for article, tags in zip(to_tag, predictions, strict=True)),
+        )  # fmt: skip
         session.execute(
             update(Article).where(Article.id.in_(ids)).values(classified_by_id=model.id)
         )

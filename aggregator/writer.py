@@ -36,8 +36,9 @@ class RowWrite:
 Write = Callable[[Session, datetime], None] | RowWrite
 
 
-# A write and the future (of the event loop) that its outcome settles.
+# A write and the future (of the event loop) that its outcome settles; and that outcome.
 _Job = tuple[Write, "asyncio.Future[None]"]
+_Outcome = tuple["asyncio.Future[None]", BaseException | None]
 
 
 def apply_write(session: Session, write: Write, now: datetime) -> None:
@@ -112,7 +113,7 @@ class Writer:
                     self._queue.put(None)  # finish this group, then stop
                     break
                 group.append(job)
-            outcomes: list[tuple[asyncio.Future[None], BaseException | None]] = []
+            outcomes: list[_Outcome] = []
             self._commit_group(group, outcomes)
             try:
                 self._loop.call_soon_threadsafe(self._settle, outcomes)
@@ -120,7 +121,7 @@ class Writer:
                 log.warning("event loop closed before %d writes were answered", len(outcomes))
 
     @staticmethod
-    def _settle(outcomes: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    def _settle(outcomes: list[_Outcome]) -> None:
         for future, error in outcomes:
             if future.cancelled():
                 continue
@@ -129,9 +130,7 @@ class Writer:
             else:
                 future.set_exception(error)
 
-    def _commit_group(
-        self, group: list[_Job], outcomes: list[tuple[asyncio.Future[None], BaseException | None]]
-    ) -> None:
+    def _commit_group(self, group: list[_Job], outcomes: list[_Outcome]) -> None:
         try:
             with session_scope(self._factory) as session:
                 rows: dict[Update, list[dict[str, object]]] = {}
