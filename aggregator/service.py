@@ -282,7 +282,12 @@ def classify_new(database: Database, on_batch: Callable[[int], None] | None = No
 
 
 async def poll_forever(settings: Settings, database: Database) -> None:
-    """Poll what is due every `scheduler_tick` seconds until cancelled."""
+    """Poll what is due every `scheduler_tick` seconds until cancelled. A database with no
+    model gets one first, so that the first poll's articles are tagged as they are parsed."""
+    try:
+        await asyncio.to_thread(ensure_active_model, database)
+    except Exception:  # polling goes on; `classify_new` tries again after each poll
+        log.exception("could not train the first topic model")
     with parse_pool() as pool:
         await _poll_on_schedule(settings, database, pool)
 

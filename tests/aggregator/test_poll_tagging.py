@@ -4,13 +4,23 @@ were parsed; editors' corrections still win."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from werkzeug import Response
 
-from aggregator.service import Database, ParsePool, classify_new, poll_once
+from aggregator.database import upgrade_database
+from aggregator.service import (
+    Database,
+    ParsePool,
+    classify_new,
+    open_database,
+    poll_forever,
+    poll_once,
+)
 from aggregator.settings import Settings
 from aggregator.tagging import active_model, classify_pending, load_classifier, set_topics
 from models import Article, ArticleTopic, session_scope
@@ -138,3 +148,45 @@ def test_later_polls_leave_new_entries_of_known_sources_to_the_tagging_pass(
     assert unclassified(db) == second.outcomes[0].new_article_ids
     assert classify_new(db) == 1
     assert unclassified(db) == []
+
+
+def test_the_servers_polling_trains_a_first_model_before_its_first_poll(
+    httpserver: HTTPServer,
+    empty_database_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A command run earlier in the session may have set up logging not to propagate.
+    monkeypatch.setattr(logging.getLogger("biowire"), "propagate", True)
+    upgrade_database(empty_database_url)
+    settings = Settings(
+        database_url=empty_database_url, allow_private_networks=True, scheduler_tick=1
+    )
+    database = open_database(settings)
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(BIOMETRIC_ITEMS), content_type=RSS_TYPE
+    )
+    add_sources(database, httpserver.url_for("/feed"))
+
+    async def first_cycle() -> None:
+        polling = asyncio.create_task(poll_forever(settings, database))
+        try:
+            for _ in range(300):
+                if any(r.getMessage() == "poll cycle" for r in caplog.records):
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError("no poll cycle within 30 s")
+        finally:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+
+    try:
+        with caplog.at_level(logging.INFO, logger="biowire"):
+            asyncio.run(first_cycle())
+        cycle = next(r for r in caplog.records if r.getMessage() == "poll cycle")
+        # The articles came tagged out of the poll: the pass after it found nothing to do.
+        assert (cycle.new_articles, cycle.tagged) == (3, 0)  # type: ignore[attr-defined]
+        assert unclassified(database) == []
+    finally:
+        database.close()
