@@ -182,7 +182,9 @@ async def poll(
     try:
         await asyncio.gather(*(run(source) for source in sources))
     finally:
-        writer.close()
+        # Off the loop: the last group may still be committing, and in the server the
+        # loop also answers web requests.
+        await asyncio.to_thread(writer.close)
     summary.seconds = time.perf_counter() - started
     return summary
 
