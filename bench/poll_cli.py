@@ -48,6 +48,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sources", type=int, default=2000)
     parser.add_argument("--start-ups", type=int, default=5, help="runs of `biowire --help`")
+    parser.add_argument(
+        "--untrained", action="store_true",
+        help="no model before the cold cycle: it trains one, as a first run does",
+    )  # fmt: skip
     args = parser.parse_args()
     server = FeedServer(args.sources)
     urls = [feed_url(server.port, n) for n in range(args.sources)]
@@ -63,7 +67,8 @@ def main() -> None:
             opml = Path(tmp) / "sources.opml"
             _write_opml(opml, urls)
             _run(env, "sources", "import", str(opml))
-            _run(env, "classify")  # trains the model, as the first `make run` does
+            if not args.untrained:
+                _run(env, "classify")  # trains the model, as the first `make run` does
             start_up = statistics.median(_run(env, "--help") for _ in range(args.start_ups))
             print(f"`biowire poll --all`, {args.sources} feeds; start-up (median wall of "
                   f"`biowire --help`): {start_up:.2f} s")  # fmt: skip

@@ -1,0 +1,95 @@
+"""What one feed costs each step of a poll, in one process: `python -m bench.feed_costs`.
+
+The poll benchmark's feeds (20 items, ~22 KB each) go through feedparser as the floor runs
+it, `parse_feed`, `prepare_feed` (parse and tag with the shipped model), and `store_entries`
+into a fresh SQLite file, committed five feeds at a time as the poll's writer groups them.
+Figures are CPU milliseconds a feed, the best of three passes (the store: one pass, since a
+second would find every article stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+
+from bench.poll import feed_document
+
+GROUP = 5
+
+
+def _best_ms(bodies: list[bytes], step: Callable[[bytes], object], passes: int = 3) -> float:
+    best = float("inf")
+    for _ in range(passes):
+        started = time.process_time()
+        for body in bodies:
+            step(body)
+        best = min(best, time.process_time() - started)
+    return best / len(bodies) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    bodies = [feed_document(number, 0, now) for number in range(args.feeds)]
+    # Before anything of Biowire is imported: it caches one of feedparser's functions.
+    floor = _best_ms(bodies, feedparser.parse)
+
+    from aggregator import prepare
+    from aggregator.database import upgrade_database
+    from aggregator.parse import parse_feed
+    from aggregator.service import open_database
+    from aggregator.settings import Settings
+    from aggregator.sources import add_source
+    from aggregator.store import EntryTags, store_entries
+    from aggregator.tagging import ensure_model
+    from aggregator.taxonomy import default_taxonomy
+    from models import Topic, session_scope
+
+    feed_url, headers = "http://feeds.example/f.xml", {"content-type": "application/rss+xml"}
+    with tempfile.TemporaryDirectory(prefix="biowire-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'costs.db'}"
+        upgrade_database(url)
+        db = open_database(Settings(database_url=url))
+        with session_scope(db.factory) as session:
+            model, _ = ensure_model(session, default_taxonomy())
+            model_id, blob = model.id, model.blob
+            topic_ids = {slug: id_ for slug, id_ in session.query(Topic.slug, Topic.id)}
+            sources = [add_source(session, f"http://feeds.example/{n}.xml")[0].id
+                       for n in range(args.feeds)]  # fmt: skip
+        prepare.install_model(model_id, blob)
+
+        def parsed(body: bytes) -> object:
+            return parse_feed(feed_url, body, headers)
+
+        def prepared(body: bytes) -> prepare.PreparedFeed:
+            return prepare.prepare_feed(feed_url, body, headers, model_id)
+
+        print(f"{args.feeds} feeds of 20 items, CPU ms a feed (best of 3):")
+        print(f"  feedparser.parse, as the floor runs it   {floor:6.2f}")
+        print(f"  parse_feed (feedparser + normalising)    {_best_ms(bodies, parsed):6.2f}")
+        print(f"  prepare_feed (parse_feed + tagging)      {_best_ms(bodies, prepared):6.2f}")
+
+        feeds = [prepared(body) for body in bodies]
+        started = time.process_time()
+        for first in range(0, len(feeds), GROUP):
+            with session_scope(db.factory) as session:
+                for source_id, feed in zip(sources[first : first + GROUP],
+                                           feeds[first : first + GROUP], strict=True):  # fmt: skip
+                    assert feed.tags is not None
+                    tags = EntryTags(model_id, topic_ids, feed.tags)
+                    store_entries(session, source_id, feed.feed.entries, now, tags)
+        stored = (time.process_time() - started) / len(feeds) * 1000
+        print(f"  store_entries, {GROUP} feeds a commit          {stored:6.2f}")
+        db.close()
+
+
+if __name__ == "__main__":
+    main()
