@@ -17,17 +17,19 @@ are queued for `tagging.classify_pending`, which leaves an editor's correction a
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.classify import TopicScore
 from aggregator.parse import ParsedEntry
 from models import Article, ArticleSource, ArticleTopic
+from models.dialect import insert_rows
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _BATCH = 500
@@ -36,6 +38,13 @@ _BATCH = 500
 _ARTICLES = cast(Table, Article.__table__)
 _LINKS = cast(Table, ArticleSource.__table__)
 _TAGS = cast(Table, ArticleTopic.__table__)
+_ARTICLE_COLUMNS = (
+    "dedup_key", "fetched_at", "classified_by_id", "url", "title", "author", "summary_html",
+    "content_html", "text", "categories", "content_hash", "published_at", "updated_at",
+)  # fmt: skip
+_article_values = operator.itemgetter(*_ARTICLE_COLUMNS)
+_LINK_COLUMNS = ("source_id", "guid", "article_id", "first_seen_at")
+_TAG_COLUMNS = ("article_id", "topic_id", "score", "origin", "model_id", "why")
 
 
 @dataclass(frozen=True)
@@ -117,18 +126,15 @@ def store_entries(
     if new_rows:
         # One executemany, then the ids by key (unique): asking for them with RETURNING in
         # parameter order made SQLite insert the rows a statement each.
-        session.connection().execute(insert(_ARTICLES), new_rows)
+        insert_rows(session.connection(), _ARTICLES, _ARTICLE_COLUMNS,
+                    [_article_values(row) for row in new_rows])  # fmt: skip
         inserted = _articles_by_key(session, [row["dedup_key"] for row in new_rows])
         new_ids = [inserted[row["dedup_key"]] for row in new_rows]
     if links:
-        session.connection().execute(
-            insert(_LINKS),
-            [
-                {"source_id": source_id, "guid": guid,
-                 "article_id": new_ids[-article - 1] if article < 0 else article,
-                 "first_seen_at": fetched_at}
-                for guid, article in links
-            ],
+        insert_rows(
+            session.connection(), _LINKS, _LINK_COLUMNS,
+            [(source_id, guid, new_ids[-article - 1] if article < 0 else article, fetched_at)
+             for guid, article in links],
         )  # fmt: skip
     if tags is not None and new_ids:
         insert_model_tags(
@@ -156,14 +162,12 @@ def insert_model_tags(
     """Write a model's tags, given as (article id, its tags) pairs, as plain rows; a tag of
     a topic not in `topic_ids` (slug -> topics.id) is left out."""
     rows = [
-        {"article_id": article_id, "topic_id": topic_ids[tag.slug], "score": tag.score,
-         "origin": "model", "model_id": model_id, "why": list(tag.why)}
+        (article_id, topic_ids[tag.slug], tag.score, "model", model_id, list(tag.why))
         for article_id, article_tags in tagged
         for tag in article_tags
         if tag.slug in topic_ids
-    ]  # fmt: skip
-    if rows:
-        session.connection().execute(insert(_TAGS), rows)
+    ]
+    insert_rows(session.connection(), _TAGS, _TAG_COLUMNS, rows)
 
 
 def _distinct_key(entry: ParsedEntry) -> str:

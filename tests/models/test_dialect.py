@@ -1,0 +1,62 @@
+"""The dialect seam's bulk insert stores what SQLAlchemy's own INSERT would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Table, insert, select, text
+
+from models import Article, make_engine
+from models.dialect import insert_rows
+
+_ARTICLES = cast(Table, Article.__table__)
+# Every column that has a default must be given (see the next test).
+_COLUMNS = (
+    "dedup_key", "title", "categories", "published_at", "updated_at", "content_hash",
+    "summary_html", "content_html", "text", "fetched_at",
+)  # fmt: skip
+_FETCHED = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def _row(key: str, published: datetime) -> tuple[Any, ...]:
+    return (key, f"Title {key}", ["gates", "kiosks"], published, None, "0" * 64,
+            "<p>Body</p>", "", "Body", _FETCHED)  # fmt: skip
+
+
+def test_insert_rows_stores_the_text_sqlalchemy_would(database_url: str) -> None:
+    # Out of the table's column order, a zone other than UTC, and microseconds of 0.
+    columns = tuple(reversed(_COLUMNS))
+    paris = timezone(timedelta(hours=1))
+    published = datetime(2026, 3, 1, 9, 30, 0, tzinfo=paris)
+    rows = [_row("a", published), _row("b", published.replace(microsecond=7))]
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        insert_rows(connection, _ARTICLES, columns, [tuple(reversed(r)) for r in rows])
+        connection.execute(
+            insert(_ARTICLES),
+            [dict(zip(_COLUMNS, _row("core-" + r[0], r[3]), strict=True)) for r in rows],
+        )
+    with engine.connect() as connection:
+        stored = {
+            key: (published_at, categories, updated_at)
+            for key, published_at, categories, updated_at in connection.execute(
+                text("SELECT dedup_key, published_at, categories, updated_at FROM articles")
+            )
+        }
+        read = {a.dedup_key: a for a in connection.execute(select(_ARTICLES))}
+    engine.dispose()
+    expected = ("2026-03-01 08:30:00.000000", '["gates", "kiosks"]', None)
+    assert stored["a"] == stored["core-a"] == expected
+    assert stored["b"] == stored["core-b"]
+    assert read["b"].published_at == published.replace(microsecond=7).astimezone(UTC)
+    assert read["a"].categories == ["gates", "kiosks"]
+
+
+def test_insert_rows_refuses_a_partial_row_set(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection, pytest.raises(ValueError, match="every column"):
+        # `fetched_at` has a default that SQLAlchemy would fill in; this path does not.
+        insert_rows(connection, _ARTICLES, ("dedup_key",), [("only-a-key",)])
+    engine.dispose()
