@@ -70,11 +70,19 @@ def insert_rows(
         connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     statement, order, converters = _driver_insert(dialect, table, tuple(columns))
+    # A column often holds one value all the way down (when the rows were fetched, which
+    # model tagged them): converted once, not once a row.
+    unseen = object()
+    last_value: list[Any] = [unseen] * len(converters)
+    last_converted: list[Any] = [None] * len(converters)
     values = []
     for row in rows:
         ordered = list(order(row))
-        for index, convert in converters:
-            ordered[index] = convert(ordered[index])
+        for slot, (index, convert) in enumerate(converters):
+            value = ordered[index]
+            if value is not last_value[slot]:
+                last_value[slot], last_converted[slot] = value, convert(value)
+            ordered[index] = last_converted[slot]
         values.append(tuple(ordered))
     connection.exec_driver_sql(statement, values)
 
