@@ -65,6 +65,8 @@ SIGNAL_EDITOR = "editor"
 SIGNALS = (SIGNAL_SEED, SIGNAL_PUBLISHER, SIGNAL_EDITOR)
 
 EXPLAIN_TERMS = 4
+# Terms looked at to find them: a word can fill a column in each of the three blocks.
+_CANDIDATES = 3 * EXPLAIN_TERMS
 
 # Told at each step of training: (what is happening, steps done, steps in all).
 ProgressCallback = Callable[[str, int, int], None]
@@ -188,34 +190,49 @@ class Classifier:
         margins = self._margins(matrix)
         probabilities = self._calibrated(margins)
         decided = self._decide(margins)
+        rows, topics = np.nonzero(decided)
+        reasons = self._why(matrix, rows, topics) if explain else [()] * len(rows)
+        why = dict(zip(zip(rows.tolist(), topics.tolist(), strict=True), reasons, strict=True))
         results: list[list[TopicScore]] = []
         for row, probs in enumerate(probabilities):
             tags = []
             for index in np.argsort(-probs):
-                if not decided[row, index]:
-                    continue
-                why = self._why(matrix, row, index) if explain else ()
-                tags.append(TopicScore(self.topics[index], round(float(probs[index]), 4), why))
+                if decided[row, index]:
+                    score = round(float(probs[index]), 4)
+                    tags.append(TopicScore(self.topics[index], score, why[row, int(index)]))
             results.append(tags)
         return results
 
-    def _why(self, matrix: sparse.csr_matrix, row: int, topic_index: int) -> tuple[str, ...]:
-        """The article's terms with the largest positive contribution (tf-idf × weight) to
-        the topic's margin; the sigmoid is monotonic, so they also drive the probability."""
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        columns = matrix.indices[start:end]
-        contributions = matrix.data[start:end] * self.weights[columns, topic_index]
+    def _why(
+        self, matrix: sparse.csr_matrix, rows: np.ndarray, topics: np.ndarray
+    ) -> list[tuple[str, ...]]:
+        """For each (row, topic) pair, the article's terms with the largest positive
+        contribution (tf-idf × weight) to the topic's margin; the sigmoid is monotonic, so
+        they also drive the probability. All pairs at once: one pass of NumPy, then at most
+        `_CANDIDATES` terms a pair in Python."""
+        starts, lengths = matrix.indptr[rows], np.diff(matrix.indptr)[rows]
+        pair = np.repeat(np.arange(len(rows)), lengths)
+        # Each pair's row, term by term: its stretch of the matrix's stored values.
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        positions = np.repeat(starts, lengths) + np.arange(len(pair)) - first
+        columns = matrix.indices[positions]
+        contributions = matrix.data[positions] * self.weights[columns, topics[pair]]
+        positive = contributions > 0
+        pair, columns, contributions = pair[positive], columns[positive], contributions[positive]
+        order = np.lexsort((-contributions, pair))  # by pair, largest contribution first
+        pair, columns = pair[order], columns[order]
+        # A term can fill one column in each of the three blocks, so this many candidates
+        # always hold `EXPLAIN_TERMS` distinct ones when the pair has them.
+        starts_of_pair = np.searchsorted(pair, pair)
+        keep = np.arange(len(pair)) - starts_of_pair < _CANDIDATES
         names = self._feature_names()
-        terms: list[str] = []
-        for position in np.argsort(-contributions):
-            if contributions[position] <= 0:
-                break
-            term = names[columns[position]]
-            if term not in terms:  # the same word in headline and body is one reason
-                terms.append(term)
-            if len(terms) == EXPLAIN_TERMS:
-                break
-        return tuple(terms)
+        terms: list[list[str]] = [[] for _ in range(len(rows))]
+        for index, column in zip(pair[keep].tolist(), columns[keep].tolist(), strict=True):
+            chosen = terms[index]
+            term = names[column]
+            if len(chosen) < EXPLAIN_TERMS and term not in chosen:
+                chosen.append(term)  # the same word in headline and body is one reason
+        return [tuple(chosen) for chosen in terms]
 
     def _feature_names(self) -> list[str]:
         if self._names is None:

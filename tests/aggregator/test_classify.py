@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from typer.testing import CliRunner
 
 from aggregator.classify import (
+    EXPLAIN_TERMS,
     SIGNAL_SEED,
     Classifier,
     Document,
@@ -99,6 +100,37 @@ def test_each_tag_explains_itself_with_words_of_the_article(small) -> None:  # t
     for term in airport.why:
         assert set(term.split()) <= words
     assert classifier.predict([document], explain=False)[0][0].why == ()
+
+
+def test_explanations_are_each_tags_largest_contributions(small) -> None:  # type: ignore[no-untyped-def]
+    """All tags of a batch are explained at once; each must hold what ranking that one
+    tag's contributions on their own gives."""
+    classifier, _ = small
+    documents = [
+        Document("Airline extends face boarding to more gates", "Passengers board faster."),
+        Document("Regulator fines bank over face data", "The privacy regulator fined a bank."),
+        Document("Council approves library hours", "Opening hours change."),
+        Document("Border agency tests face e-gates at the airport", "Gates gates gates."),
+    ]
+    matrix = classifier.features.transform(documents)
+    names = classifier.features.names()
+    explained = 0
+    for row, tags in enumerate(classifier.predict(documents)):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        for tag in tags:
+            weights = classifier.weights[:, classifier.topics.index(tag.slug)]
+            contribution: dict[str, float] = {}
+            stored = zip(matrix.indices[start:end], matrix.data[start:end], strict=True)
+            for column, value in stored:
+                term = names[column]
+                contribution[term] = max(contribution.get(term, 0.0), value * weights[column])
+            ranked = sorted((c for c in contribution.items() if c[1] > 0), key=lambda c: -c[1])
+            assert [round(contribution[term], 9) for term in tag.why] == [
+                round(value, 9) for _, value in ranked[: len(tag.why)]
+            ]
+            assert len(tag.why) == min(EXPLAIN_TERMS, len(ranked))
+            explained += 1
+    assert explained >= 3
 
 
 def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-untyped-def]
