@@ -86,23 +86,10 @@ class Tfidf(TfidfVectorizer):
         scikit-learn's tf-idf weighting and row normalisation, done on the arrays directly.
         (`TfidfTransformer.transform` validates its input on every call, which cost as much
         as the rest of a small batch's transform.)"""
-        n_documents, n_words = len(lengths), len(self._words)
-        row = np.repeat(np.arange(n_documents), lengths)
-        known = word >= 0
-        unigram = np.full(len(word), -1, dtype=np.int64)
-        unigram[known] = self._unigram_column[word[known]]
-        rows, columns = [row[unigram >= 0]], [unigram[unigram >= 0]]
-        if len(word) > 1 and len(self._pair_keys):
-            both = known[:-1] & known[1:] & (row[:-1] == row[1:])
-            keys = word[:-1][both] * n_words + word[1:][both]
-            at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
-            found = self._pair_keys[at] == keys
-            rows.append(row[:-1][both][found])
-            columns.append(self._pair_columns[at[found]])
+        n_documents = len(lengths)
+        rows, columns = self._term_occurrences(word, np.repeat(np.arange(n_documents), lengths))
         n_columns = len(self.vocabulary_)
-        cells, counts = np.unique(
-            np.concatenate(rows) * n_columns + np.concatenate(columns), return_counts=True
-        )
+        cells, counts = np.unique(rows * n_columns + columns, return_counts=True)
         term_rows, term_columns = np.divmod(cells, n_columns)
         values = counts.astype(np.float64)
         if self.sublinear_tf:
@@ -115,6 +102,22 @@ class Tfidf(TfidfVectorizer):
         elif self.norm is not None:
             raise ValueError(f"unsupported norm {self.norm!r}")
         return term_rows, term_columns, values
+
+    def _term_occurrences(self, word: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every occurrence of a vocabulary term, unigrams and bigrams, in
+        tokens given as word ids (−1: not a word of the vocabulary) and each token's row."""
+        known = word >= 0
+        unigram = np.full(len(word), -1, dtype=np.int64)
+        unigram[known] = self._unigram_column[word[known]]
+        rows, columns = [row[unigram >= 0]], [unigram[unigram >= 0]]
+        if len(word) > 1 and len(self._pair_keys):
+            both = known[:-1] & known[1:] & (row[:-1] == row[1:])
+            keys = word[:-1][both] * len(self._words) + word[1:][both]
+            at = np.minimum(np.searchsorted(self._pair_keys, keys), len(self._pair_keys) - 1)
+            found = self._pair_keys[at] == keys
+            rows.append(row[:-1][both][found])
+            columns.append(self._pair_columns[at[found]])
+        return np.concatenate(rows), np.concatenate(columns)
 
 
 def _csr(
@@ -175,7 +178,8 @@ class Features:
 
     def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
         if getattr(self, "whole", None) is not None and hasattr(self, "_union"):
-            return self._transform_once(documents)
+            if self._joined_blocks() is not None:
+                return self._transform_once(documents)
         blocks = [
             self.title.transform([d.title for d in documents]) * self.title_weight,
             self.body.transform([d.text for d in documents]),
@@ -208,21 +212,66 @@ class Features:
             kind="stable",
         )
         whole_ids = np.concatenate([title_ids, body_ids])[order]
-        as_title, as_body, as_whole = self._own_ids
-        # The three blocks' terms, side by side: each block's columns after the previous
-        # block's, and its rows already in order, so one stable sort by row joins them.
-        title = self.title._weighted_terms(as_title[title_ids], title_lengths)
-        body = self.body._weighted_terms(as_body[body_ids], body_lengths)
-        whole = self.whole._weighted_terms(as_whole[whole_ids], title_lengths + body_lengths)
-        title_columns, body_columns = len(self.title.vocabulary_), len(self.body.vocabulary_)
-        rows = np.concatenate([title[0], body[0], whole[0]])
-        order = np.argsort(rows, kind="stable")
-        columns = np.concatenate(
-            [title[1], body[1] + title_columns, whole[1] + title_columns + body_columns]
+        blocks = (self.title, self.body, self.whole)
+        n_documents = len(documents)
+        joined = self._joined_blocks()
+        assert joined is not None
+        offsets, idf = joined
+        # Each block's documents are its own segments (block × document), so that one pass
+        # weights and normalises the three blocks' terms together; their columns follow
+        # each other as in the matrix.
+        segments, columns = [], []
+        streams = (
+            (title_ids, title_lengths), (body_ids, body_lengths),
+            (whole_ids, title_lengths + body_lengths),
+        )  # fmt: skip
+        for index, (block, own, (word_ids, word_counts)) in enumerate(
+            zip(blocks, self._own_ids, streams, strict=True)
+        ):
+            token_rows = np.repeat(rows, word_counts)
+            block_rows, block_columns = block._term_occurrences(own[word_ids], token_rows)
+            segments.append(block_rows + index * n_documents)
+            columns.append(block_columns + offsets[index])
+        n_columns = offsets[-1]
+        cells, counts = np.unique(
+            np.concatenate(segments) * n_columns + np.concatenate(columns), return_counts=True
         )
-        values = np.concatenate([title[2] * self.title_weight, body[2], whole[2]])
-        shape = (len(documents), title_columns + body_columns + len(self.whole.vocabulary_))
-        return _csr(rows[order], columns[order], values[order], shape, self.whole.dtype)
+        term_segments, term_columns = np.divmod(cells, n_columns)
+        # The blocks' own weighting (the same for all three: see `_joined_blocks`):
+        # sublinear tf, idf, and L2 norm per block of each document.
+        values = (np.log(counts.astype(np.float64)) + 1.0) * idf[term_columns]
+        norms = np.sqrt(
+            np.bincount(term_segments, weights=values * values, minlength=3 * n_documents)
+        )
+        values /= norms[term_segments]
+        if self.title_weight != 1.0:
+            values[term_segments < n_documents] *= self.title_weight
+        term_rows = term_segments % n_documents
+        # Segments run block by block: a stable sort by row puts each row's headline terms
+        # first, then its body's, then its whole text's, as the columns run.
+        order = np.argsort(term_rows, kind="stable")
+        shape = (n_documents, n_columns)
+        return _csr(term_rows[order], term_columns[order], values[order], shape, self.whole.dtype)
+
+    def _joined_blocks(self) -> tuple[list[int], np.ndarray] | None:
+        """Where each block's columns start (and, last, the matrix's width), and the idf of
+        every column: computed once per loaded model, never stored with it. None if the
+        blocks are not all weighted alike (sublinear tf, idf, L2), which the joined pass of
+        `_transform_once` assumes."""
+        if not hasattr(self, "_joined"):
+            assert self.whole is not None
+            blocks = (self.title, self.body, self.whole)
+            alike = all(b.sublinear_tf and b.use_idf and b.norm == "l2" for b in blocks)
+            widths = [len(block.vocabulary_) for block in blocks]
+            offsets = [0, widths[0], widths[0] + widths[1], sum(widths)]
+            idf = np.concatenate([block.idf_ for block in blocks])
+            self._joined: tuple[list[int], np.ndarray] | None = (offsets, idf) if alike else None
+        return self._joined
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_joined", None)
+        return state
 
     def names(self) -> list[str]:
         """The term of every column, block by block: headline, body, whole text."""
