@@ -65,7 +65,8 @@ SIGNAL_EDITOR = "editor"
 SIGNALS = (SIGNAL_SEED, SIGNAL_PUBLISHER, SIGNAL_EDITOR)
 
 EXPLAIN_TERMS = 4
-# Terms looked at to find them: a word can fill a column in each of the three blocks.
+# Terms looked at to find them: a word fills at most one column in each of the three
+# blocks, so this many always hold `EXPLAIN_TERMS` distinct words when there are that many.
 _CANDIDATES = 3 * EXPLAIN_TERMS
 
 # Told at each step of training: (what is happening, steps done, steps in all).
@@ -221,8 +222,6 @@ class Classifier:
         pair, columns, contributions = pair[positive], columns[positive], contributions[positive]
         order = np.lexsort((-contributions, pair))  # by pair, largest contribution first
         pair, columns = pair[order], columns[order]
-        # A term can fill one column in each of the three blocks, so this many candidates
-        # always hold `EXPLAIN_TERMS` distinct ones when the pair has them.
         starts_of_pair = np.searchsorted(pair, pair)
         keep = np.arange(len(pair)) - starts_of_pair < _CANDIDATES
         names = self._feature_names()

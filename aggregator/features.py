@@ -177,9 +177,9 @@ class Features:
         self._own_ids = own
 
     def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
-        if getattr(self, "whole", None) is not None and hasattr(self, "_union"):
-            if self._joined_blocks() is not None:
-                return self._transform_once(documents)
+        joined = self._joined_blocks() if hasattr(self, "_union") else None
+        if joined is not None:
+            return self._transform_once(documents, *joined)
         blocks = [
             self.title.transform([d.title for d in documents]) * self.title_weight,
             self.body.transform([d.text for d in documents]),
@@ -189,7 +189,9 @@ class Features:
             blocks.append(whole.transform([whole_text(d) for d in documents]))
         return sparse.hstack(blocks, format="csr")
 
-    def _transform_once(self, documents: Sequence[Document]) -> sparse.csr_matrix:
+    def _transform_once(
+        self, documents: Sequence[Document], offsets: list[int], idf: np.ndarray
+    ) -> sparse.csr_matrix:
         """`transform` with the headline and the body tokenised and looked up once: the
         whole-text block's tokens are the headline's followed by the body's (the text is
         lower-cased, and a line break always separates tokens), so its word ids come from
@@ -214,9 +216,6 @@ class Features:
         whole_ids = np.concatenate([title_ids, body_ids])[order]
         blocks = (self.title, self.body, self.whole)
         n_documents = len(documents)
-        joined = self._joined_blocks()
-        assert joined is not None
-        offsets, idf = joined
         # Each block's documents are its own segments (block × document), so that one pass
         # weights and normalises the three blocks' terms together; their columns follow
         # each other as in the matrix.

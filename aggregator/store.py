@@ -38,11 +38,6 @@ _BATCH = 500
 _ARTICLES = cast(Table, Article.__table__)
 _LINKS = cast(Table, ArticleSource.__table__)
 _TAGS = cast(Table, ArticleTopic.__table__)
-_ARTICLE_COLUMNS = (
-    "dedup_key", "fetched_at", "classified_by_id", "url", "title", "author", "summary_html",
-    "content_html", "text", "categories", "content_hash", "published_at", "updated_at",
-)  # fmt: skip
-_article_values = operator.itemgetter(*_ARTICLE_COLUMNS)
 _LINK_COLUMNS = ("source_id", "guid", "article_id", "first_seen_at")
 _TAG_COLUMNS = ("article_id", "topic_id", "score", "origin", "model_id", "why")
 
@@ -126,8 +121,9 @@ def store_entries(
     if new_rows:
         # One executemany, then the ids by key (unique): asking for them with RETURNING in
         # parameter order made SQLite insert the rows a statement each.
-        insert_rows(session.connection(), _ARTICLES, _ARTICLE_COLUMNS,
-                    [_article_values(row) for row in new_rows])  # fmt: skip
+        columns = tuple(new_rows[0])  # every new row is built with the same keys
+        values = operator.itemgetter(*columns)
+        insert_rows(session.connection(), _ARTICLES, columns, [values(r) for r in new_rows])
         inserted = _articles_by_key(session, [row["dedup_key"] for row in new_rows])
         new_ids = [inserted[row["dedup_key"]] for row in new_rows]
     if links:
