@@ -10,6 +10,7 @@ import calendar
 import functools
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -146,15 +147,19 @@ def _explain_unreadable(result: Any, body: bytes) -> str:
     )
 
 
-def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | None:
-    title = normalise_title(raw.get("title"))
-    link = raw.get("link") or ""
+def _normalise_entry(entry: Any, feed_url: str, now: datetime) -> ParsedEntry | None:
+    # feedparser's own `get` maps old key names and warns on every entry without an
+    # updated date; read as a plain dict (none of these keys is an alias), with that one
+    # fallback kept, an entry costs a tenth as much to read.
+    raw = _entry_fields(entry)
+    title = normalise_title(raw("title"))
+    link = raw("link") or ""
     url = canonical_url(link) if link else None
-    raw_summary = raw.get("summary") or ""
-    contents = raw.get("content") or []
+    raw_summary = raw("summary") or ""
+    contents = raw("content") or []
     # Relative links resolve against the xml:base in scope, else the feed's own URL. (An
     # Atom entry with content and no summary has its content given as the summary.)
-    summary_detail = raw.get("summary_detail") or (contents[0] if contents else None)
+    summary_detail = raw("summary_detail") or (contents[0] if contents else None)
     summary_html = sanitize_html(raw_summary, _base(summary_detail, feed_url))
     content_html = ""
     for content in contents:
@@ -172,24 +177,28 @@ def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | No
     if not title and not url:
         return None
 
-    published = _timestamp(raw.get("published_parsed")) or _timestamp(raw.get("updated_parsed"))
-    updated = _timestamp(raw.get("updated_parsed"))
+    published_parsed = raw("published_parsed")
+    # An entry without an updated date counts as updated when published (feedparser's
+    # own `updated_parsed` says so too).
+    updated_parsed = raw("updated_parsed") if "updated_parsed" in entry else published_parsed
+    published = _timestamp(published_parsed) or _timestamp(updated_parsed)
+    updated = _timestamp(updated_parsed)
     published = min(published or now, now)
     updated = min(updated, now) if updated else None
 
-    guid = (raw.get("id") or link or "").strip()
-    date_key = published.isoformat() if raw.get("published_parsed") else ""
+    guid = (raw("id") or link or "").strip()
+    date_key = published.isoformat() if published_parsed else ""
     fallback = "sha256:" + _digest(title, date_key)
     dedup_key = url or fallback
     categories = tuple(
-        dict.fromkeys(_plain(tag.get("term") or tag.get("label")) for tag in raw.get("tags") or [])
+        dict.fromkeys(_plain(tag.get("term") or tag.get("label")) for tag in raw("tags") or [])
     )
     return ParsedEntry(
         guid=guid[:2048] or fallback,
         dedup_key=dedup_key[:2048],
         url=url,
         title=title[:2000],
-        author=(_plain(raw.get("author")) or None),
+        author=(_plain(raw("author")) or None),
         summary_html=summary_html,
         content_html=content_html,
         text=text,
@@ -198,6 +207,11 @@ def _normalise_entry(raw: Any, feed_url: str, now: datetime) -> ParsedEntry | No
         updated_at=updated,
         content_hash=_digest(title, summary_html, content_html),
     )
+
+
+def _entry_fields(entry: Any) -> Callable[[str], Any]:
+    """A lookup of an entry's fields by their own names, None for a missing one."""
+    return functools.partial(dict.get, entry)
 
 
 def _base(detail: Any, feed_url: str) -> str:

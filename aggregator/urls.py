@@ -19,16 +19,22 @@ def canonical_url(url: str) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS or not parts.hostname:
+    host = parts.hostname  # lower-cased already
+    if scheme not in DEFAULT_PORTS or not host:
         return None
-    host = parts.hostname.lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     if port is not None and port != DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
-    query = [
+    return urlunsplit((scheme, host, parts.path or "/", _without_tracking(parts.query), ""))
+
+
+def _without_tracking(query: str) -> str:
+    if not query:
+        return ""
+    kept = [
         (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        for key, value in parse_qsl(query, keep_blank_values=True)
         if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
     ]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    return urlencode(kept)

@@ -105,3 +105,22 @@ def test_publisher_interval_hints_are_read() -> None:
 def test_unreadable_bodies_raise_a_readable_error(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_feed("https://example.org/feed", body)
+
+
+def test_updated_dates_fall_back_as_feedparser_reads_them() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Dates</title>
+<entry><id>both</id><title>Both</title><link href="https://example.org/both"/>
+  <published>2026-02-01T08:00:00Z</published><updated>2026-02-03T09:30:00Z</updated></entry>
+<entry><id>updated-only</id><title>Updated only</title><link href="https://example.org/u"/>
+  <updated>2026-02-05T10:00:00Z</updated></entry>
+<entry><id>published-only</id><title>Published only</title><link href="https://example.org/p"/>
+  <published>2026-02-07T11:00:00Z</published></entry>
+</feed>"""
+    feed = parse_feed("https://example.org/atom", body, now=NOW)
+    dates = {e.title: (e.published_at, e.updated_at) for e in feed.entries}
+    assert dates == {
+        "Both": (datetime(2026, 2, 1, 8, tzinfo=UTC), datetime(2026, 2, 3, 9, 30, tzinfo=UTC)),
+        "Updated only": (datetime(2026, 2, 5, 10, tzinfo=UTC),) * 2,
+        "Published only": (datetime(2026, 2, 7, 11, tzinfo=UTC),) * 2,
+    }

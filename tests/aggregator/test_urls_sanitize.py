@@ -115,3 +115,13 @@ def test_text_of_sanitized_markup_keeps_every_table_cell() -> None:
         "</table><p>after</p>"
     )
     assert sanitized_to_text(cleaned) == "Rails Gemstone MySQL Stone after"
+
+
+def test_every_kind_of_white_space_collapses_to_one_space() -> None:
+    # Tabs, line breaks, no-break and ideographic spaces, and the information separators
+    # that Unicode also counts as white space.
+    spaces = "\t\n\r\x0b\x0c\x1c\x1f\x85\u00a0\u2003\u2028\u3000"
+    markup = f"{spaces}<p>Face{spaces}ID</p>{spaces}<p>gates &nbsp; open</p>{spaces}"
+    assert sanitized_to_text(sanitize_html(markup)) == "Face ID gates open"
+    assert html_to_text(markup) == "Face ID gates open"
+    assert html_to_text(f"{spaces}no{spaces}markup{spaces}") == "no markup"
