@@ -25,6 +25,7 @@ from aggregator.classify import (
     _best_fallback,
     _best_threshold,
     _decisions,
+    _largest_per_row,
     train,
 )
 from aggregator.cli import app
@@ -131,6 +132,26 @@ def test_explanations_are_each_tags_largest_contributions(small) -> None:  # typ
             assert len(tag.why) == min(EXPLAIN_TERMS, len(ranked))
             explained += 1
     assert explained >= 3
+
+
+def test_equal_contributions_rank_leftmost_first_in_any_batch() -> None:
+    labels = np.array([[10, 11, 12, 13, 14, 15], [20, 21, 22, 23, 24, 25]])
+    values = np.array([[0.5, 2.0, 0.5, 0.5, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]])
+    picked, ranked = _largest_per_row(labels, values, 3)
+    assert picked.tolist() == [[14, 11, 10], [20, 21, 22]]
+    assert ranked.tolist() == [[3.0, 2.0, 0.5], [1.0, 1.0, 1.0]]
+
+
+def test_an_articles_explanations_do_not_depend_on_its_batch(small) -> None:  # type: ignore[no-untyped-def]
+    classifier, _ = small
+    article = Document("Border agency tests face e-gates at the airport", "Gates at the border.")
+    longer = Document(
+        "Regulator fines bank over face data",
+        " ".join(["The privacy regulator fined a bank over its face data."] * 30),
+    )
+    alone = classifier.predict([article])[0]
+    assert alone
+    assert classifier.predict([longer, article, longer])[1] == alone
 
 
 def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-untyped-def]
