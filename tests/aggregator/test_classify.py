@@ -383,3 +383,16 @@ def test_evaluate_without_a_database_scores_the_shipped_model(tmp_path: Path) ->
     assert json.loads(result.stdout)["ignored_labels"] == ["weather"]
     assert "shipped model" in result.stderr
     assert not (tmp_path / "biowire.db").exists()  # no empty database file left behind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "face-matching e-gates at 3 airports",
+        "a1 _x __ ab-cd e\u0301f \u65e5\u672c\u8a9e x_y \u00b2\u00b3 k8s a",
+        "  punctuation!!one,two;three...four  ",
+        "",
+    ],
+)
+def test_the_tokenizer_finds_what_scikit_learns_default_finds(text: str) -> None:
+    assert Tfidf().build_tokenizer()(text) == TfidfVectorizer().build_tokenizer()(text)
