@@ -7,6 +7,7 @@ sentence a person can act on; it never returns feedparser's own structures.
 from __future__ import annotations
 
 import calendar
+import copy
 import functools
 import hashlib
 import time
@@ -47,6 +48,29 @@ def _memoise_feedparser_urljoin() -> None:
 
 
 _memoise_feedparser_urljoin()
+
+
+def _deep_copy_feedparser_dict(self: feedparser.FeedParserDict, memo: dict[int, Any]) -> Any:
+    copied = type(self)()
+    memo[id(self)] = copied
+    for key, value in dict.items(self):
+        dict.__setitem__(copied, key, copy.deepcopy(value, memo))
+    return copied
+
+
+def _deep_copy_feedparser_dicts_directly() -> None:
+    """Give feedparser's dict a `__deepcopy__` that copies it as the dict it is.
+
+    feedparser deep-copies the parameters of every title and summary it reads (type,
+    language, base: a handful of strings), and without this method `copy.deepcopy` takes
+    its generic path for a dict subclass, pickling's reduce protocol: a twentieth of the
+    time of parsing a feed. The copy is the same (its keys were mapped when first set).
+    """
+    if "__deepcopy__" not in vars(feedparser.FeedParserDict):
+        feedparser.FeedParserDict.__deepcopy__ = _deep_copy_feedparser_dict  # type: ignore[attr-defined]
+
+
+_deep_copy_feedparser_dicts_directly()
 
 
 @dataclass(frozen=True)

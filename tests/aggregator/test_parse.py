@@ -124,3 +124,20 @@ def test_updated_dates_fall_back_as_feedparser_reads_them() -> None:
         "Updated only": (datetime(2026, 2, 5, 10, tzinfo=UTC),) * 2,
         "Published only": (datetime(2026, 2, 7, 11, tzinfo=UTC),) * 2,
     }
+
+
+def test_feedparsers_dicts_deep_copy_as_they_did() -> None:
+    import copy
+
+    import feedparser
+
+    params = feedparser.FeedParserDict(type="text/html", language="en", base="https://e.org/")
+    params["nested"] = feedparser.FeedParserDict(value=["a", "b"])
+    copied = copy.deepcopy(params)
+    assert type(copied) is feedparser.FeedParserDict
+    assert copied == params
+    assert copied["nested"] is not params["nested"]
+    assert copied["nested"]["value"] is not params["nested"]["value"]
+    # What copy.deepcopy made of it before (the generic path for a dict subclass).
+    generic = copy._reconstruct(params, {}, *params.__reduce_ex__(4))  # type: ignore[attr-defined]
+    assert copied == generic
