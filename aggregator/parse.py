@@ -67,7 +67,7 @@ def _deep_copy_feedparser_dicts_directly() -> None:
     time of parsing a feed. The copy is the same (its keys were mapped when first set).
     """
     if "__deepcopy__" not in vars(feedparser.FeedParserDict):
-        feedparser.FeedParserDict.__deepcopy__ = _deep_copy_feedparser_dict  # type: ignore[attr-defined]
+        feedparser.FeedParserDict.__deepcopy__ = _deep_copy_feedparser_dict
 
 
 _deep_copy_feedparser_dicts_directly()
