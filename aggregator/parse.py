@@ -1,4 +1,5 @@
-"""Turning a fetched body into normalised entries. The only module that touches feedparser.
+"""Turning a fetched body into normalised entries. The only module that touches feedparser
+(with `aggregator.feedparser_tuning`, its faster paths through feedparser's helpers).
 
 `parse_feed(url, body, headers)` either returns a `ParsedFeed` or raises `ParseError` with a
 sentence a person can act on; it never returns feedparser's own structures.
@@ -7,7 +8,6 @@ sentence a person can act on; it never returns feedparser's own structures.
 from __future__ import annotations
 
 import calendar
-import copy
 import functools
 import hashlib
 import time
@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-import feedparser.mixin
-import feedparser.urls
 
 from aggregator.errors import ParseError
+from aggregator.feedparser_tuning import tune_feedparser
 from aggregator.sanitize import html_to_text, sanitize_html, sanitized_to_text
 from aggregator.urls import canonical_url
 
@@ -29,48 +28,7 @@ _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592
                "yearly": 31536000}  # fmt: skip
 
 
-def _memoise_feedparser_urljoin() -> None:
-    """Cache feedparser's URL join, a pure function of its two strings.
-
-    As it parses, feedparser joins the base URL in scope to every element's own base (its
-    xml:base, or else the same base again) and to every link and id: about a fifth of its
-    time on a typical feed, spent joining the same pairs of strings over and over. A cache
-    changes no result. If a later feedparser moves the function, this does nothing, and
-    a test says so.
-    """
-    original = getattr(feedparser.urls, "_urljoin", None)
-    if original is None or hasattr(original, "cache_info"):
-        return
-    cached = functools.lru_cache(maxsize=4096)(original)
-    feedparser.urls._urljoin = cached  # the join `make_safe_absolute_uri` calls
-    if getattr(feedparser.mixin, "_urljoin", None) is original:
-        feedparser.mixin._urljoin = cached  # the parser's own imported name for it
-
-
-_memoise_feedparser_urljoin()
-
-
-def _deep_copy_feedparser_dict(self: feedparser.FeedParserDict, memo: dict[int, Any]) -> Any:
-    copied = type(self)()
-    memo[id(self)] = copied
-    for key, value in dict.items(self):
-        dict.__setitem__(copied, key, copy.deepcopy(value, memo))
-    return copied
-
-
-def _deep_copy_feedparser_dicts_directly() -> None:
-    """Give feedparser's dict a `__deepcopy__` that copies it as the dict it is.
-
-    feedparser deep-copies the parameters of every title and summary it reads (type,
-    language, base: a handful of strings), and without this method `copy.deepcopy` takes
-    its generic path for a dict subclass, pickling's reduce protocol: a twentieth of the
-    time of parsing a feed. The copy is the same (its keys were mapped when first set).
-    """
-    if "__deepcopy__" not in vars(feedparser.FeedParserDict):
-        feedparser.FeedParserDict.__deepcopy__ = _deep_copy_feedparser_dict
-
-
-_deep_copy_feedparser_dicts_directly()
+tune_feedparser()
 
 
 @dataclass(frozen=True)

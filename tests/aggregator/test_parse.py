@@ -59,15 +59,36 @@ def test_relative_links_in_content_are_resolved() -> None:
     )
 
 
-def test_feedparsers_url_join_is_cached() -> None:
-    # The cache that saves feedparser re-joining the same base URLs (see parse.py); if a
-    # feedparser release moves the function, this says the saving is gone.
-    import feedparser.mixin
+def test_feedparser_is_tuned() -> None:
+    # The faster paths of aggregator.feedparser_tuning; if a feedparser release moves what
+    # one of them replaces, this says the saving is gone.
     import feedparser.urls
 
-    assert hasattr(feedparser.urls._urljoin, "cache_info")
-    assert feedparser.mixin._urljoin is feedparser.urls._urljoin
+    from aggregator.feedparser_tuning import is_tuned
+
+    assert is_tuned()
     assert feedparser.urls._urljoin("https://example.org/a/b", "../c") == "https://example.org/c"
+
+
+def test_feedparsers_dict_reads_aliases_and_computed_keys_as_before() -> None:
+    import feedparser
+
+    entry = feedparser.FeedParserDict(
+        summary="s", id="g", published="p", published_parsed=(2026,), tags=[{"term": "t"}],
+        links=[{"rel": "enclosure", "href": "e"}, {"rel": "license", "href": "l"}],
+    )  # fmt: skip
+    assert entry["description"] == entry.get("description") == "s"
+    assert entry["guid"] == entry.guid == "g"
+    assert entry.get("updated_parsed") == (2026,)  # falls back to the published date
+    assert "updated_parsed" not in entry
+    assert entry["category"] == "t"
+    assert entry["enclosures"] == [{"href": "e"}]
+    assert entry["license"] == "l"
+    assert entry.get("missing", "default") == "default"
+    with pytest.raises(KeyError):
+        entry["missing"]
+    with pytest.raises(AttributeError):
+        _ = entry.missing
 
 
 def test_missing_date_becomes_fetch_time_and_future_is_clamped() -> None:
