@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.classify import TopicScore
 from aggregator.parse import ParsedEntry
 from models import Article, ArticleSource, ArticleTopic
-from models.dialect import insert_rows
+from models.dialect import insert_rows, select_in
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _BATCH = 500
@@ -208,11 +208,11 @@ _LINKED = select(_LINKS.c.article_id).where(
 
 def _lookup(
     session: Session, statement: Select[Any], values: list[Any], **params: Any
-) -> Iterator[Row[Any]]:
+) -> Iterator[tuple[Any, ...]]:
     """The rows `statement` finds for `values`, asked in chunks."""
     connection = session.connection()
     for chunk in _chunks(values):
-        yield from connection.execute(statement, {"values": chunk, **params})
+        yield from select_in(connection, statement, chunk, **params)
 
 
 def _articles_by_guid(
@@ -221,14 +221,14 @@ def _articles_by_guid(
     """guid → article id for this source's known items, and each such article's hash."""
     found: dict[str, int] = {}
     hashes: dict[int, str] = {}
-    for row in _lookup(session, _BY_GUID, guids, source_id=source_id):
-        found[row.guid] = row.id
-        hashes[row.id] = row.content_hash
+    for guid, article_id, content_hash in _lookup(session, _BY_GUID, guids, source_id=source_id):
+        found[guid] = article_id
+        hashes[article_id] = content_hash
     return found, hashes
 
 
 def _articles_by_key(session: Session, keys: list[str]) -> dict[str, int]:
-    return {row.dedup_key: row.id for row in _lookup(session, _BY_KEY, keys)}
+    return {key: article_id for key, article_id in _lookup(session, _BY_KEY, keys)}
 
 
 def _linked_to(session: Session, source_id: int, article_ids: list[int]) -> set[int]:

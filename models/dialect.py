@@ -52,6 +52,56 @@ def for_update_skip_locked(session: Session, statement: Select[Any]) -> Select[A
     return statement
 
 
+def select_in(
+    connection: Connection, statement: Select[Any], values: Sequence[Any], **params: Any
+) -> list[tuple[Any, ...]]:
+    """The rows of `statement` when its expanding parameter `values` holds `values` and its
+    other parameters hold `params`, as plain tuples.
+
+    On SQLite, a statement whose parameters and columns need no conversion (ids and text)
+    goes straight to the driver, its text made once per length of `values`: SQLAlchemy's
+    work for each execution (the cache key, expanding the IN list, the result object) cost
+    several times SQLite's own for the small lookups a poll's writer makes by the
+    thousand. Anything else, and PostgreSQL, goes through SQLAlchemy.
+    """
+    dialect = connection.dialect
+    driver = _driver_select(dialect, statement, len(values)) if dialect.name == "sqlite" else None
+    if driver is None:
+        result = connection.execute(statement, {"values": list(values), **params})
+        return [tuple(row) for row in result]
+    text, names = driver
+    slots = iter(values)
+    arguments = tuple(params[name] if name in params else next(slots) for name in names)
+    # The driver's own cursor, on the connection (and so in the transaction) of the rest.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(text, arguments)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _driver_select(
+    dialect: Dialect, statement: Select[Any], count: int
+) -> tuple[str, tuple[str, ...]] | None:
+    """The text of `statement` with `count` placeholders for its `values`, and the names of
+    its parameters in the order of the placeholders; None if a parameter or a column has a
+    conversion the driver would skip."""
+    binds = statement.compile(dialect=dialect).binds
+    if any(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds.values()):
+        return None
+    # Placeholder values: only their number (for the IN list) shapes the text.
+    placeholders = {name: [None] * count if b.expanding else None for name, b in binds.items()}
+    compiled = statement.params(placeholders).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
+    columns = [column.type for column in statement.selected_columns]
+    if any(t.dialect_impl(dialect).result_processor(dialect, None) for t in columns):
+        return None
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
 def insert_rows(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, bindparam, insert, select, text
 
 from models import Article, make_engine
-from models.dialect import insert_rows
+from models.dialect import _driver_select, insert_rows, select_in
 
 _ARTICLES = cast(Table, Article.__table__)
 # Every column that has a default must be given (see the next test).
@@ -59,4 +59,32 @@ def test_insert_rows_refuses_a_partial_row_set(database_url: str) -> None:
     with engine.begin() as connection, pytest.raises(ValueError, match="every column"):
         # `fetched_at` has a default that SQLAlchemy would fill in; this path does not.
         insert_rows(connection, _ARTICLES, ("dedup_key",), [("only-a-key",)])
+    engine.dispose()
+
+
+def test_select_in_finds_what_sqlalchemy_finds(database_url: str) -> None:
+    published = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        insert_rows(connection, _ARTICLES, _COLUMNS, [_row(k, published) for k in "abcd"])
+    by_key = select(_ARTICLES.c.dedup_key, _ARTICLES.c.id).where(
+        _ARTICLES.c.dedup_key.in_(bindparam("values", expanding=True)),
+        _ARTICLES.c.title != bindparam("title"),
+    )
+    # A column the driver would return as text: SQLAlchemy's own path, converted.
+    dates = select(_ARTICLES.c.published_at).where(
+        _ARTICLES.c.dedup_key.in_(bindparam("values", expanding=True))
+    )
+    with engine.connect() as connection:
+        found = select_in(connection, by_key, ["a", "c", "d", "zz"], title="Title d")
+        expected = connection.execute(
+            by_key, {"values": ["a", "c", "d", "zz"], "title": "Title d"}
+        ).all()
+        assert sorted(found) == sorted(tuple(row) for row in expected)
+        assert sorted(key for key, _ in found) == ["a", "c"]
+        assert [key for key, _ in select_in(connection, by_key, ["b"], title="")] == ["b"]
+        assert select_in(connection, dates, ["a"]) == [(published,)]
+        # The first goes straight to the driver on SQLite; the second cannot.
+        assert _driver_select(connection.dialect, by_key, 4) is not None
+        assert _driver_select(connection.dialect, dates, 1) is None
     engine.dispose()
