@@ -334,7 +334,7 @@ async def _fetch(
             result = FetchResult(
                 status=response.status_code,
                 final_url=current,
-                headers={k.lower(): v for k, v in response.headers.items()},
+                headers=dict(response.headers.items()),  # the names come lower-cased
                 moved_permanently_to=current if all_permanent and current != url else None,
             )
             if response.status_code == 304:
@@ -369,6 +369,8 @@ def _innermost(exc: BaseException) -> str:
 
 
 def _check_scheme(url: str) -> None:
+    if url[:8].lower().startswith(("http://", "https://")):
+        return  # nearly every URL: no need to split it
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(f"unsupported URL scheme {scheme or '(none)'!r}: only http and https")
