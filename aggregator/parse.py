@@ -168,15 +168,17 @@ def _normalise_entry(entry: Any, feed_url: str, now: datetime) -> ParsedEntry | 
     published = min(published or now, now)
     updated = min(updated, now) if updated else None
 
-    guid = (raw("id") or link or "").strip()
-    date_key = published.isoformat() if published_parsed else ""
-    fallback = "sha256:" + _digest(title, date_key)
+    guid = (raw("id") or link or "").strip()[:2048]
+    fallback = ""
+    if not guid or not url:  # then keyed by a hash of its title and date
+        date_key = published.isoformat() if published_parsed else ""
+        fallback = "sha256:" + _digest(title, date_key)
     dedup_key = url or fallback
     categories = tuple(
         dict.fromkeys(_plain(tag.get("term") or tag.get("label")) for tag in raw("tags") or [])
     )
     return ParsedEntry(
-        guid=guid[:2048] or fallback,
+        guid=guid or fallback,
         dedup_key=dedup_key[:2048],
         url=url,
         title=title[:2000],
