@@ -16,7 +16,7 @@ import pytest
 from aggregator import PRODUCT_URL
 from aggregator.errors import FetchError
 from aggregator.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
-from aggregator.prepare import worker_ready
+from aggregator.prepare import YOUNG_GENERATION_THRESHOLD, worker_ready
 from aggregator.service import Database, ParsePool, poll_once, safe_to_fork
 from aggregator.settings import Settings
 from tests.aggregator.helpers import add_sources, articles_of, source_state
@@ -161,8 +161,12 @@ def test_poll_parses_in_the_process_pool(
         summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
     assert summary.new_articles == 3 and summary.errors == 0
     assert len(articles_of(db, source_id)) == 3
-    # The first poll of a process sets the start-up heap aside from the garbage collector.
+    # The first poll of a process sets the start-up heap aside from the garbage collector,
+    # and it and the workers collect the young generation less often.
     assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+    with ParsePool(workers=1) as pool:
+        assert pool.submit(gc.get_threshold).result(timeout=30)[0] == YOUNG_GENERATION_THRESHOLD
 
 
 def test_parse_pool_replaces_a_dead_worker() -> None:
