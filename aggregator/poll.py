@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.batching import ParseBatcher
 from aggregator.errors import BiowireError, FetchError, HTTPStatusError, ParseError
 from aggregator.fetch import (
     FeedClient,
@@ -42,7 +43,7 @@ from aggregator.fetch import (
     fetch_feed,
 )
 from aggregator.parse import ParsedFeed
-from aggregator.prepare import PreparedFeed, prepare_feed
+from aggregator.prepare import ParseJob
 from aggregator.schedule import (
     ScheduleBounds,
     interval_after_failure,
@@ -151,6 +152,7 @@ async def poll(
         lambda: asyncio.Semaphore(options.per_host_concurrency)
     )
     writer = Writer(factory, asyncio.get_running_loop())
+    parser = ParseBatcher(parse_executor)
     summary = PollSummary()
 
     async def run(source: SourceSnapshot) -> None:
@@ -168,7 +170,7 @@ async def poll(
                 await limit.acquire()
                 held.append(limit)
             outcome = await refresh_source(
-                factory, client, source, options, parse_executor, writer, tagging, release
+                factory, client, source, options, parser, writer, tagging, release
             )
         except Exception as error:  # one source's bug must not end the run
             log.exception("refresh failed unexpectedly", extra={"source": source.url})
@@ -194,7 +196,7 @@ async def refresh_source(
     client: FeedClient,
     source: SourceSnapshot,
     options: PollOptions,
-    parse_executor: Executor | None = None,
+    parser: ParseBatcher,
     writer: Writer | None = None,
     tagging: Tagging | None = None,
     release_limits: Callable[[], None] | None = None,
@@ -244,14 +246,11 @@ async def refresh_source(
     # are not worth classifying again; `classify_pending` tags those few after the poll.
     tag_with = tagging.model_id if tagging is not None and source.body_hash is None else None
     try:
-        prepared: PreparedFeed = await loop.run_in_executor(
-            parse_executor, prepare_feed, response.final_url, response.body, response.headers,
-            tag_with,
-        )  # fmt: skip
-    except Exception as error:  # feedparser's own failures are the feed's
-        parse_failure = (
-            error if isinstance(error, ParseError) else ParseError(f"the parser failed: {error!r}")
+        prepared = await parser.prepare(
+            ParseJob(response.final_url, response.body, response.headers, tag_with)
         )
+    except ParseError as error:
+        parse_failure = error
         outcome.error = str(parse_failure)
         await finish(
             lambda s, now: _record_failure(s, source, parse_failure, response, options, now)
