@@ -51,20 +51,12 @@ class ParseBatcher:
             task = loop.run_in_executor(self._executor, prepare_feeds, [job for job, _ in batch])
             task.add_done_callback(functools.partial(self._settle, batch))
 
-    def _settle(
-        self, batch: list[_Waiting], task: asyncio.Future[list[PreparedFeed | ParseError]]
-    ) -> None:
+    def _settle(self, batch: list[_Waiting], task: asyncio.Future[_Results]) -> None:
         self._tasks -= 1
         try:
             if task.cancelled():
                 for _, future in batch:
                     future.cancel()
-                return
-            failure = task.exception()
-            if failure is not None:  # the worker itself died or the task could not be sent
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(ParseError(f"the parser failed: {failure!r}"))
                 return
             for (_, future), result in zip(batch, task.result(), strict=True):
                 if future.done():  # its refresh was cancelled
@@ -73,5 +65,9 @@ class ParseBatcher:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+        except Exception as failure:  # the worker died, or the task could not be sent
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(ParseError(f"the parser failed: {failure!r}"))
         finally:
             self._send()
