@@ -1,9 +1,9 @@
-"""The CPU work of one refresh, done off the event loop (in the parse pool in production):
-parse the body and, when asked, tag its entries with the active model.
+"""The CPU work of refreshes, done off the event loop (in the parse pool in production):
+parse each body and, when asked, tag its entries with the active model.
 
 Tagging here rather than in a pass after the poll puts the classifier on every core and
 overlaps it with fetching, and the store then writes each new article with its tags in
-the same transaction. The model reaches a pool process once, through `install_model` (the
+the same transaction. The model reaches a pool process once, through `start_worker` (the
 pool's initializer), never with each task: a task names the model it wants by id, and a
 process that does not hold that model returns the entries untagged, for
 `tagging.classify_pending` to tag later. Nothing is lost, only done later.
@@ -82,24 +82,6 @@ def uninstall_model() -> None:
     _installed = None
 
 
-def prepare_feed(
-    url: str,
-    body: bytes,
-    headers: dict[str, str] | None = None,
-    model_id: int | None = None,
-    now: datetime | None = None,
-) -> PreparedFeed:
-    """Parse `body`; with `model_id`, tag every entry if this process holds that model."""
-    feed = parse_feed(url, body, headers, now)
-    installed = _installed
-    if model_id is None or installed is None or installed[0] != model_id or not feed.entries:
-        return PreparedFeed(feed)
-    classifier = installed[2]
-    # The same documents `classify_pending` would build from the stored columns.
-    tags = classifier.predict([Document(e.title, e.text) for e in feed.entries])
-    return PreparedFeed(feed, tags, model_id)
-
-
 @dataclass(frozen=True)
 class ParseJob:
     """One fetched body to parse, and the model to tag its entries with, if any."""
@@ -110,7 +92,24 @@ class ParseJob:
     model_id: int | None = None
 
 
-def prepare_feeds(jobs: Sequence[ParseJob]) -> list[PreparedFeed | ParseError]:
+def prepare_feed(
+    url: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    model_id: int | None = None,
+    now: datetime | None = None,
+) -> PreparedFeed:
+    """Parse `body`; with `model_id`, tag every entry if this process holds that model.
+    Raises `ParseError` if the body cannot be read."""
+    [result] = prepare_feeds([ParseJob(url, body, headers, model_id)], now)
+    if isinstance(result, ParseError):
+        raise result
+    return result
+
+
+def prepare_feeds(
+    jobs: Sequence[ParseJob], now: datetime | None = None
+) -> list[PreparedFeed | ParseError]:
     """`prepare_feed` for several bodies in one task (see `aggregator.batching`).
 
     Each body is parsed on its own, and a body that cannot be read gets its `ParseError`
@@ -121,7 +120,7 @@ def prepare_feeds(jobs: Sequence[ParseJob]) -> list[PreparedFeed | ParseError]:
     results: list[PreparedFeed | ParseError] = []
     for job in jobs:
         try:
-            results.append(PreparedFeed(parse_feed(job.url, job.body, job.headers)))
+            results.append(PreparedFeed(parse_feed(job.url, job.body, job.headers, now)))
         except ParseError as error:
             results.append(error)
         except Exception as error:  # feedparser's own failures are the feed's
@@ -140,6 +139,7 @@ def prepare_feeds(jobs: Sequence[ParseJob]) -> list[PreparedFeed | ParseError]:
         for index in to_tag
         for e in cast(PreparedFeed, results[index]).feed.entries
     ]
+    # The same documents `classify_pending` would build from the stored columns.
     tags = iter(classifier.predict(documents))
     for index in to_tag:
         feed = cast(PreparedFeed, results[index]).feed
