@@ -9,6 +9,7 @@ executor (a process pool in production) and writing through one database thread
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.batching import ParseBatcher
+from aggregator.classify import Classifier, Document
 from aggregator.errors import BiowireError, FetchError, HTTPStatusError, ParseError
 from aggregator.fetch import (
     FeedClient,
@@ -42,21 +44,22 @@ from aggregator.fetch import (
     cache_lifetime_seconds,
     fetch_feed,
 )
-from aggregator.parse import ParsedFeed
-from aggregator.prepare import ParseJob
+from aggregator.parse import ParsedEntry, ParsedFeed
+from aggregator.prepare import ParseJob, installed_classifier
 from aggregator.schedule import (
     ScheduleBounds,
     interval_after_failure,
     interval_after_success,
     next_poll,
 )
-from aggregator.store import EntryTags, store_entries
+from aggregator.store import EntryTags, insert_model_tags, store_entries
 from aggregator.writer import RowWrite, Write, Writer, apply_write
-from models import Source, Topic, session_scope
+from models import Article, Source, Topic, session_scope
 
 log = logging.getLogger("biowire.poll")
 # The table itself, for the UPDATEs a poll makes by the thousand (no ORM bookkeeping).
 _SOURCES = cast(Table, Source.__table__)
+_ARTICLES = cast(Table, Article.__table__)
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,43 @@ class SourceSnapshot:
 
 @dataclass(frozen=True)
 class Tagging:
-    """The model the parse workers tag new sources' entries with, and the topics' ids."""
+    """The model the parse workers tag new sources' entries with, and the topics' ids;
+    with its classifier, the writer tags the other sources' new entries as it stores them
+    (see `_tag_stored`)."""
 
     model_id: int
     topic_ids: dict[str, int]
+    classifier: Classifier | None = None
+
+
+# In a writer session's `info`: the ids of articles stored untagged, and their documents.
+_UNTAGGED = "biowire.untagged"
+
+
+def _queue_for_tagging(
+    session: Session, article_ids: list[int], entries: list[ParsedEntry]
+) -> None:
+    ids, documents = session.info.setdefault(_UNTAGGED, ([], []))
+    ids.extend(article_ids)
+    documents.extend(Document(e.title, e.text) for e in entries)
+
+
+def _tag_stored(tagging: Tagging, session: Session) -> None:
+    """Tag, in one pass of the classifier, the articles a group of writes stored untagged
+    (the new entries of sources read before, which the parse workers do not tag: they
+    cannot tell them from the entries already stored). Done here, they are tagged as they
+    are stored, and the pass after the poll, alone on one core, has nothing left to do."""
+    ids, documents = session.info.pop(_UNTAGGED, ([], []))
+    if not ids or tagging.classifier is None:
+        return
+    tags = tagging.classifier.predict(documents)
+    with session.begin_nested():
+        insert_model_tags(session, tagging.model_id, tagging.topic_ids, zip(ids, tags, strict=True))
+        session.execute(
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id.in_(ids))
+            .values(classified_by_id=tagging.model_id)
+        )
 
 
 @dataclass
@@ -146,12 +182,16 @@ async def poll(
         tagging = None
         if model_id is not None:
             topic_ids = {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
-            tagging = Tagging(model_id, topic_ids)
+            tagging = Tagging(model_id, topic_ids, installed_classifier(model_id))
     overall = asyncio.Semaphore(options.concurrency)
     per_host: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(options.per_host_concurrency)
     )
-    writer = Writer(factory, asyncio.get_running_loop())
+    writer = Writer(
+        factory,
+        asyncio.get_running_loop(),
+        before_commit=functools.partial(_tag_stored, tagging) if tagging else None,
+    )
     parser = ParseBatcher(parse_executor)
     summary = PollSummary()
 
@@ -264,6 +304,8 @@ async def refresh_source(
 
     def store(session: Session, now: datetime) -> None:
         stored = store_entries(session, source.id, parsed.entries, now, tags)
+        if tags is None and tagging is not None and stored.new:
+            _queue_for_tagging(session, stored.new_article_ids, stored.new_entries)
         outcome.new_articles = stored.new
         outcome.new_article_ids = stored.new_article_ids
         _record_success(session, source, response, parsed, body_hash, stored.new, options, now)

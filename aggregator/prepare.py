@@ -77,6 +77,12 @@ def install_model(model_id: int, blob: bytes) -> None:
         _installed = None
 
 
+def installed_classifier(model_id: int) -> Classifier | None:
+    """The classifier of model `model_id`, if this process holds it."""
+    installed = _installed
+    return installed[2] if installed is not None and installed[0] == model_id else None
+
+
 def uninstall_model() -> None:
     global _installed
     _installed = None

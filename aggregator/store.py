@@ -54,6 +54,8 @@ class EntryTags:
 @dataclass
 class StoreResult:
     new_article_ids: list[int] = field(default_factory=list)
+    # The entry each new article was made from, in the order of `new_article_ids`.
+    new_entries: list[ParsedEntry] = field(default_factory=list)
     updated_article_ids: list[int] = field(default_factory=list)
     linked_article_ids: list[int] = field(default_factory=list)
 
@@ -146,6 +148,7 @@ def store_entries(
         )  # fmt: skip
         result.updated_article_ids = list(edits)
     result.new_article_ids = new_ids
+    result.new_entries = [entries[index] for index in new_row_entry]
     return result
 
 

@@ -70,9 +70,12 @@ class Writer:
         max_group: int = 200,
         fill_group: int = 64,
         linger_seconds: float = 0.02,
+        before_commit: Callable[[Session], None] | None = None,
     ) -> None:
         self._factory = factory
         self._loop = loop
+        # Work on what a group wrote, in its transaction (see `_run_before_commit`).
+        self._before_commit = before_commit
         self._max_group = max_group
         # A group smaller than `fill_group` waits up to `linger_seconds` for more writes:
         # each commit rewrites the index pages it touched, so five refreshes committed
@@ -143,6 +146,7 @@ class Writer:
                         write(session, datetime.now(UTC))
                 for statement, params in rows.items():
                     session.execute(statement, params)
+                self._run_before_commit(session)
         except Exception as error:
             if len(group) == 1:
                 outcomes.append((group[0][1], error))
@@ -151,6 +155,17 @@ class Writer:
                 self._commit_group([job], outcomes)
             return
         outcomes.extend((future, None) for _, future in group)
+
+    def _run_before_commit(self, session: Session) -> None:
+        """The hook may add to what the group wrote but never costs it its writes: if it
+        fails, it is logged and the group commits without it (a hook that writes does so
+        in a savepoint of its own)."""
+        if self._before_commit is None:
+            return
+        try:
+            self._before_commit(session)
+        except Exception:
+            log.exception("the work before a group's commit failed; the writes stand")
 
 
 __all__ = ["RowWrite", "Write", "Writer", "apply_write"]

@@ -131,7 +131,7 @@ def test_an_editors_tags_survive_an_edited_entry(
         assert session.get_one(Article, article_id).title.endswith("(updated)")
 
 
-def test_later_polls_leave_new_entries_of_known_sources_to_the_tagging_pass(
+def test_later_polls_tag_a_known_sources_new_entries_as_they_are_stored(
     httpserver: HTTPServer, settings: Settings, db: Database
 ) -> None:
     fresh = Item("Border agency pilots iris scanners at land crossings",
@@ -145,9 +145,16 @@ def test_later_polls_leave_new_entries_of_known_sources_to_the_tagging_pass(
     second = run_poll(settings, db)
 
     assert second.new_articles == 1
-    assert unclassified(db) == second.outcomes[0].new_article_ids
+    [new_id] = second.outcomes[0].new_article_ids
+    assert unclassified(db) == []  # tagged in the transaction that stored it
+    stored = all_tags(db)[new_id]
+    assert stored and all(origin == "model" for origin, *_ in stored.values())
+    assert classify_new(db) == 0
+    # The tags the tagging pass would have given it.
+    with session_scope(db.factory) as session:
+        session.execute(update(Article).where(Article.id == new_id).values(classified_by_id=None))
     assert classify_new(db) == 1
-    assert unclassified(db) == []
+    assert all_tags(db)[new_id] == stored
 
 
 def test_the_servers_polling_trains_a_first_model_before_its_first_poll(

@@ -88,3 +88,26 @@ def test_writes_are_answered_whatever_the_linger(db: Database, linger: float) ->
 
     asyncio.run(one())
     assert source_state(db, source_id).title == "Lingered"
+
+
+def test_work_before_a_groups_commit_that_fails_costs_the_group_nothing(
+    db: Database,
+) -> None:
+    [first, second] = add_sources(db, "https://a.example/feed", "https://b.example/feed")
+
+    def half_done_then_failed(session: Session) -> None:
+        with session.begin_nested():  # as a hook that writes does
+            session.get_one(Source, second).title = "written by the hook, then rolled back"
+            session.flush()
+            raise RuntimeError("the hook failed")
+
+    async def run() -> None:
+        writer = Writer(db.factory, asyncio.get_running_loop(), before_commit=half_done_then_failed)
+        try:
+            await writer.submit(_retitle(first, "stored"))
+        finally:
+            await asyncio.to_thread(writer.close)
+
+    asyncio.run(run())
+    assert source_state(db, first).title == "stored"
+    assert source_state(db, second).title != "written by the hook, then rolled back"
