@@ -249,7 +249,8 @@ def _active_model(database: Database) -> tuple[int, bytes] | None:
 
 
 def _tag_with_active_model(database: Database, parse_executor: Executor | None) -> int | None:
-    """Give the parse workers the active model, so new sources' articles are stored tagged;
+    """Give the parse workers the active model, so new sources' articles are stored tagged,
+    and this process too, whose writer tags known sources' new articles as it stores them;
     without one, articles are stored untagged and `classify_new` trains one and tags them."""
     model = _active_model(database)
     if model is None:
@@ -257,8 +258,7 @@ def _tag_with_active_model(database: Database, parse_executor: Executor | None) 
     model_id, blob = model
     if isinstance(parse_executor, ParsePool):
         parse_executor.use_model(model_id, blob)
-    else:  # threads of this process (or any other executor that shares its memory)
-        install_model(model_id, blob)
+    install_model(model_id, blob)  # loaded once a process: kept while it is the active one
     return model_id
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from werkzeug import Response
 
 from aggregator.database import upgrade_database
+from aggregator.prepare import uninstall_model
 from aggregator.service import (
     Database,
     ParsePool,
@@ -155,6 +156,25 @@ def test_later_polls_tag_a_known_sources_new_entries_as_they_are_stored(
         session.execute(update(Article).where(Article.id == new_id).values(classified_by_id=None))
     assert classify_new(db) == 1
     assert all_tags(db)[new_id] == stored
+
+
+def test_with_a_parse_pool_too_a_known_sources_new_entries_are_stored_tagged(
+    httpserver: HTTPServer, settings: Settings, db: Database
+) -> None:
+    fresh = Item("Bank adds palm payments at checkout", "https://news.example.org/palm-pay",
+                 published=recent(0.5))  # fmt: skip
+    bodies = iter([rss(BIOMETRIC_ITEMS), rss([fresh, *BIOMETRIC_ITEMS])])
+    httpserver.expect_request("/feed").respond_with_handler(
+        lambda request: Response(next(bodies), content_type=RSS_TYPE)
+    )
+    add_sources(db, httpserver.url_for("/feed"))
+    uninstall_model()  # what earlier tests loaded into this process: the poll must load it
+    with ParsePool(workers=1) as pool:
+        for _ in range(2):
+            summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
+    assert summary.new_articles == 1
+    assert unclassified(db) == []
+    assert classify_new(db) == 0
 
 
 def test_the_servers_polling_trains_a_first_model_before_its_first_poll(
