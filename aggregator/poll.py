@@ -97,6 +97,8 @@ class Tagging:
 
 # In a writer session's `info`: the ids of articles stored untagged, and their documents.
 _UNTAGGED = "biowire.untagged"
+# Keeps each IN (...) list well under SQLite's bound-parameter limit.
+_IDS_A_STATEMENT = 500
 
 
 def _queue_for_tagging(
@@ -118,11 +120,12 @@ def _tag_stored(tagging: Tagging, session: Session) -> None:
     tags = tagging.classifier.predict(documents)
     with session.begin_nested():
         insert_model_tags(session, tagging.model_id, tagging.topic_ids, zip(ids, tags, strict=True))
-        session.execute(
-            update(_ARTICLES)
-            .where(_ARTICLES.c.id.in_(ids))
-            .values(classified_by_id=tagging.model_id)
-        )
+        for start in range(0, len(ids), _IDS_A_STATEMENT):
+            session.execute(
+                update(_ARTICLES)
+                .where(_ARTICLES.c.id.in_(ids[start : start + _IDS_A_STATEMENT]))
+                .values(classified_by_id=tagging.model_id)
+            )
 
 
 @dataclass
