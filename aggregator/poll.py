@@ -52,14 +52,13 @@ from aggregator.schedule import (
     interval_after_success,
     next_poll,
 )
-from aggregator.store import EntryTags, insert_model_tags, store_entries
+from aggregator.store import EntryTags, insert_model_tags, mark_classified, store_entries
 from aggregator.writer import RowWrite, Write, Writer, apply_write
-from models import Article, Source, Topic, session_scope
+from models import Source, Topic, session_scope
 
 log = logging.getLogger("biowire.poll")
 # The table itself, for the UPDATEs a poll makes by the thousand (no ORM bookkeeping).
 _SOURCES = cast(Table, Source.__table__)
-_ARTICLES = cast(Table, Article.__table__)
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,6 @@ class Tagging:
 
 # In a writer session's `info`: the ids of articles stored untagged, and their documents.
 _UNTAGGED = "biowire.untagged"
-# Keeps each IN (...) list well under SQLite's bound-parameter limit.
-_IDS_A_STATEMENT = 500
 
 
 def _queue_for_tagging(
@@ -120,12 +117,7 @@ def _tag_stored(tagging: Tagging, session: Session) -> None:
     tags = tagging.classifier.predict(documents)
     with session.begin_nested():
         insert_model_tags(session, tagging.model_id, tagging.topic_ids, zip(ids, tags, strict=True))
-        for start in range(0, len(ids), _IDS_A_STATEMENT):
-            session.execute(
-                update(_ARTICLES)
-                .where(_ARTICLES.c.id.in_(ids[start : start + _IDS_A_STATEMENT]))
-                .values(classified_by_id=tagging.model_id)
-            )
+        mark_classified(session, ids, tagging.model_id)
 
 
 @dataclass
@@ -286,7 +278,7 @@ async def refresh_source(
 
     # A source read for the first time brings all its entries as new articles: tag them as
     # they are parsed. Later reads bring a few new entries among many known ones, which
-    # are not worth classifying again; `classify_pending` tags those few after the poll.
+    # are not worth classifying again: the writer tags those few as it stores them.
     tag_with = tagging.model_id if tagging is not None and source.body_hash is None else None
     try:
         prepared = await parser.prepare(

@@ -169,6 +169,14 @@ def insert_model_tags(
     insert_rows(session.connection(), _TAGS, _TAG_COLUMNS, rows)
 
 
+def mark_classified(session: Session, article_ids: list[int], model_id: int) -> None:
+    """Record that model `model_id` has classified these articles."""
+    for chunk in _chunks(article_ids):
+        session.execute(
+            update(_ARTICLES).where(_ARTICLES.c.id.in_(chunk)).values(classified_by_id=model_id)
+        )
+
+
 def _distinct_key(entry: ParsedEntry) -> str:
     guid_hash = hashlib.sha256(entry.guid.encode("utf-8")).hexdigest()[:32]
     return f"{entry.dedup_key[:2000]}#guid={guid_hash}"

@@ -23,7 +23,7 @@ from aggregator.classify import (
     train,
 )
 from aggregator.errors import ClassifierError
-from aggregator.store import insert_model_tags
+from aggregator.store import insert_model_tags, mark_classified
 from aggregator.taxonomy import TopicDefinition, sync_topics
 from models import Article, ArticleTopic, ClassifierModel, Correction, Topic
 from models.dialect import json_array_nonempty
@@ -213,9 +213,7 @@ def classify_pending(
             session, model.id, topics,
             ((article.id, tags) for article, tags in zip(to_tag, predictions, strict=True)),
         )  # fmt: skip
-        session.execute(
-            update(Article).where(Article.id.in_(ids)).values(classified_by_id=model.id)
-        )
+        mark_classified(session, ids, model.id)
         done += len(articles)
         if on_batch:
             on_batch(len(articles))
