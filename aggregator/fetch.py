@@ -20,12 +20,14 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import httpx
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
-from httpx_aiohttp.transport import map_aiohttp_exceptions
+from httpx_aiohttp.transport import AIOHTTP_EXC_MAP
 
 from aggregator import PRODUCT_URL, __version__
 from aggregator.errors import BlockedAddress, BodyTooLarge, FetchError, HTTPStatusError
@@ -149,16 +151,21 @@ class FeedTransport(httpx.AsyncBaseTransport):
             _refuse_private_literal(self._guard, request.url.host)
         if self._session is None:
             self._session = self._make_session()
-        with map_aiohttp_exceptions():
+        # `open_feed` hands over aiohttp's form of the URL, made once per URL; formatting
+        # and parsing it again cost more than the rest of this method.
+        target = request.extensions.get(_AIOHTTP_URL) or str(request.url)
+        try:
             response = await self._session.request(
                 request.method,
-                str(request.url),
+                target,
                 headers=request.headers.multi_items(),
                 allow_redirects=False,
                 auto_decompress=False,
                 compress=False,
                 timeout=self._timeout(request.extensions.get("timeout") or {}),
             )
+        except Exception as error:
+            _raise_as_httpx_error(error)
         # Without a reason from the server, httpx supplies the standard one.
         extensions = {"reason_phrase": response.reason.encode()} if response.reason else {}
         return httpx.Response(
@@ -189,13 +196,31 @@ class _AiohttpStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         # Whatever has arrived, at most the reader's buffer (64 KiB) at a time: one step per
         # network read, not per fixed-size slice of it.
-        with map_aiohttp_exceptions():
+        try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
+        except Exception as error:
+            _raise_as_httpx_error(error)
 
     async def aclose(self) -> None:
-        with map_aiohttp_exceptions():
+        try:
             await self._response.__aexit__(None, None, None)
+        except Exception as error:
+            _raise_as_httpx_error(error)
+
+
+def _raise_as_httpx_error(error: Exception) -> NoReturn:
+    """Raise the httpx exception for an aiohttp one, by httpx-aiohttp's table (the most
+    specific match wins), or `error` itself. Called from a plain `except` rather than
+    httpx-aiohttp's context manager, a generator: three a request cost more than the
+    mapping ever does."""
+    mapped: type[Exception] | None = None
+    for aiohttp_type, httpx_type in AIOHTTP_EXC_MAP.items():
+        if isinstance(error, aiohttp_type) and (mapped is None or issubclass(httpx_type, mapped)):
+            mapped = httpx_type
+    if mapped is None:
+        raise error
+    raise mapped(str(error)) from error
 
 
 class FeedClient(httpx.AsyncClient):
@@ -218,21 +243,27 @@ class FeedClient(httpx.AsyncClient):
             request_headers[name] = value
         # A GET has no body: given the empty stream, httpx skips encoding one and adding
         # its length (aiohttp adds Host itself).
+        parsed, target = _parsed_url(url)
         request = httpx.Request(
-            "GET", _parsed_url(url), headers=request_headers, stream=_NO_BODY,
-            extensions={"timeout": timeout.as_dict()},
+            "GET", parsed, headers=request_headers, stream=_NO_BODY,
+            extensions={"timeout": timeout.as_dict(), _AIOHTTP_URL: target},
         )  # fmt: skip
         return await self._feed_transport.handle_async_request(request)
 
 
 _NO_BODY = httpx.ByteStream(b"")
+# The request extension that carries the URL as aiohttp takes it (see `_parsed_url`).
+_AIOHTTP_URL = "biowire.aiohttp_url"
 
 
 @functools.lru_cache(maxsize=16384)
-def _parsed_url(url: str) -> httpx.URL:
-    """httpx parses a URL in Python on every request; a poll asks for the same URLs every
-    time, and URL objects never change, so each is parsed once."""
-    return httpx.URL(url)
+def _parsed_url(url: str) -> tuple[httpx.URL, yarl.URL]:
+    """`url` as httpx's URL and as aiohttp's, which is made from httpx's normal form.
+    Each client parses a URL in Python on every request (aiohttp's own cache holds a few
+    hundred); a poll asks for the same URLs every time, and URL objects never change, so
+    each is parsed once."""
+    parsed = httpx.URL(url)
+    return parsed, yarl.URL(str(parsed))
 
 
 def build_client(options: ClientOptions) -> FeedClient:
@@ -400,7 +431,11 @@ async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
         for piece in decoders[stage].feed(data, max_bytes + 1):
             decode(piece, stage + 1)
 
-    async for raw in response.aiter_raw():
+    # Our transport's stream is read directly: `aiter_raw`'s bookkeeping around it (a
+    # context manager, a re-chunker) cost more a response than the reading did.
+    stream = response.stream
+    raw_chunks = stream if isinstance(stream, _AiohttpStream) else response.aiter_raw()
+    async for raw in raw_chunks:
         decode(raw, 0)
     return b"".join(chunks)
 

@@ -53,7 +53,7 @@ from aggregator.schedule import (
     next_poll,
 )
 from aggregator.store import EntryTags, insert_model_tags, mark_classified, store_entries
-from aggregator.writer import RowWrite, Write, Writer, apply_write
+from aggregator.writer import RowWrite, Write, Writer, apply_write, defer_row
 from models import Source, Topic, session_scope
 
 log = logging.getLogger("biowire.poll")
@@ -133,10 +133,18 @@ class RefreshOutcome:
     new_article_ids: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class PollSummary:
     outcomes: list[RefreshOutcome] = field(default_factory=list)
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        # Counts, not every outcome: asyncio formats the result of a task that `asyncio.run`
+        # ran, and a poll of thousands of sources would print (and pay for) them all.
+        return (
+            f"PollSummary(sources={len(self.outcomes)}, new_articles={self.new_articles}, "
+            f"errors={self.errors}, seconds={self.seconds:.2f})"
+        )
 
     @property
     def new_articles(self) -> int:
@@ -191,7 +199,7 @@ async def poll(
     summary = PollSummary()
 
     async def run(source: SourceSnapshot) -> None:
-        host = (urlsplit(source.url).hostname or "").lower()
+        host = _host(source.url)
         # Host first: a refresh queued behind its host's limit must not hold a global slot
         # that a refresh of another host could use.
         held: list[asyncio.Semaphore] = []
@@ -224,6 +232,13 @@ async def poll(
         await asyncio.to_thread(writer.close)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@functools.lru_cache(maxsize=16384)
+def _host(url: str) -> str:
+    """The host a source's URL names, for the per-host limit (a poll asks for the same
+    URLs every time)."""
+    return (urlsplit(url).hostname or "").lower()
 
 
 async def refresh_source(
@@ -381,7 +396,8 @@ def _record_success(
         options.bounds,
         _server_min_interval(response, parsed, now),
     )
-    session.execute(
+    defer_row(
+        session,
         _RECORD_SUCCESS,
         {
             "p_id": snapshot.id,

@@ -81,7 +81,9 @@ def store_entries(
         raise ValueError("tags must give one list per entry")
     # An article is an id once stored, or -(n+1) for the n-th row this call will insert.
     by_guid, stored_hash = _articles_by_guid(session, source_id, [e.guid for e in entries])
-    by_key = _articles_by_key(session, [e.dedup_key for e in entries])
+    # Only an entry whose guid this source has not carried is matched by key: a refresh
+    # of a known feed looks up its few new entries, not all of them.
+    by_key = _articles_by_key(session, [e.dedup_key for e in entries if e.guid not in by_guid])
     # Articles this source already carries: a key match among them is another item of the
     # same feed, not the same story.
     carried = _linked_to(session, source_id, list(by_key.values()))
@@ -172,9 +174,7 @@ def insert_model_tags(
 def mark_classified(session: Session, article_ids: list[int], model_id: int) -> None:
     """Record that model `model_id` has classified these articles."""
     for chunk in _chunks(article_ids):
-        session.execute(
-            update(_ARTICLES).where(_ARTICLES.c.id.in_(chunk)).values(classified_by_id=model_id)
-        )
+        session.execute(_MARK_CLASSIFIED, {"ids": chunk, "model_id": model_id})
 
 
 def _distinct_key(entry: ParsedEntry) -> str:
@@ -210,6 +210,11 @@ _BY_GUID = (
 )
 _BY_KEY = select(_ARTICLES.c.dedup_key, _ARTICLES.c.id).where(
     _ARTICLES.c.dedup_key.in_(bindparam("values", expanding=True))
+)
+_MARK_CLASSIFIED = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(classified_by_id=bindparam("model_id"))
 )
 _LINKED = select(_LINKS.c.article_id).where(
     _LINKS.c.source_id == bindparam("source_id"),

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from aggregator.service import Database
-from aggregator.writer import RowWrite, Writer
+from aggregator.writer import RowWrite, Writer, apply_write, defer_row
 from models import Source
 from tests.aggregator.helpers import add_sources, source_state
 
@@ -58,6 +58,40 @@ def test_rows_of_a_shared_statement_are_written_together(db: Database) -> None:
     rows = [RowWrite(_RENAME, {"p_id": id_, "p_title": f"Source {id_}"}) for id_ in ids]
     assert asyncio.run(_submit_all(db, rows)) == [None] * 5
     assert [source_state(db, id_).title for id_ in ids] == [f"Source {id_}" for id_ in ids]
+
+
+def _retitle_later(source_id: int, title: str):  # type: ignore[no-untyped-def]
+    def write(session: Session, _now: datetime) -> None:
+        defer_row(session, _RENAME, {"p_id": source_id, "p_title": title})
+
+    return write
+
+
+def test_deferred_rows_are_written_with_their_group(db: Database) -> None:
+    ids = add_sources(db, *(f"https://r{n}.example/feed" for n in range(3)))
+    writes = [_retitle_later(id_, f"Later {id_}") for id_ in ids]
+    assert asyncio.run(_submit_all(db, writes)) == [None] * 3
+    assert [source_state(db, id_).title for id_ in ids] == [f"Later {id_}" for id_ in ids]
+
+
+def test_a_write_whose_deferred_row_fails_fails_alone(db: Database) -> None:
+    first, second = add_sources(db, "https://e.example/feed", "https://f.example/feed")
+
+    # The faulty row lacks one of the statement's parameters; the group's executemany fails.
+    def faulty(session: Session, _now: datetime) -> None:
+        defer_row(session, _RENAME, {"p_id": second})
+
+    results = asyncio.run(_submit_all(db, [_retitle_later(first, "Kept"), faulty]))
+    assert results[0] is None and isinstance(results[1], Exception)
+    assert source_state(db, first).title == "Kept"
+    assert source_state(db, second).title != "Kept"
+
+
+def test_a_write_applied_alone_runs_its_deferred_rows(db: Database) -> None:
+    [source_id] = add_sources(db, "https://g.example/feed")
+    with db.factory.begin() as session:
+        apply_write(session, _retitle_later(source_id, "Alone"), datetime.now())
+    assert source_state(db, source_id).title == "Alone"
 
 
 def test_a_closed_writer_has_answered_every_write(db: Database) -> None:
