@@ -79,8 +79,10 @@ class Writer:
     any write of a group fails, the group is rolled back and its writes are replayed one
     transaction each, so only the faulty one fails.
 
-    Writes are submitted from the event loop and answered there: a group's outcomes reach
-    the loop in one call, not one wake-up of the loop per write.
+    Writes are submitted from the event loop and answered there: the writes submitted in
+    one pass of the loop reach this thread together, and a group's outcomes reach the loop
+    in one call. Each hand-over wakes the other thread, which then wants the GIL; one a
+    write cost both threads more than a warm refresh's own work.
     """
 
     def __init__(
@@ -104,7 +106,10 @@ class Writer:
         # less of the writer's time. Fetching never waits for it.
         self._fill_group = fill_group
         self._linger_seconds = linger_seconds
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        # Writes submitted in this pass of the loop, handed over at its end.
+        self._submitted: list[_Job] = []
+        self._hand_over_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="biowire-db", daemon=True)
         self._thread.start()
 
@@ -112,10 +117,21 @@ class Writer:
         """Queue `write`; the future settles when it is committed or has failed. Call from
         the event loop's thread."""
         future = self._loop.create_future()
-        self._queue.put((write, future))
+        if not self._submitted:
+            self._loop.call_soon(self._hand_over)
+        self._submitted.append((write, future))
         return future
 
+    def _hand_over(self) -> None:
+        with self._hand_over_lock:
+            submitted, self._submitted = self._submitted, []
+        if submitted:
+            self._queue.put(submitted)
+
     def close(self) -> None:
+        """Write what was submitted, then stop. Call once nothing more is submitted, from
+        any thread."""
+        self._hand_over()
         self._queue.put(None)
         self._thread.join()
 
@@ -124,20 +140,20 @@ class Writer:
             first = self._queue.get()
             if first is None:
                 return
-            group = [first]
+            group = first
             deadline = time.monotonic() + self._linger_seconds
             while len(group) < self._max_group:
                 try:
                     if len(group) < self._fill_group:
-                        job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                        jobs = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                     else:
-                        job = self._queue.get_nowait()
+                        jobs = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if job is None:
+                if jobs is None:
                     self._queue.put(None)  # finish this group, then stop
                     break
-                group.append(job)
+                group.extend(jobs)
             outcomes: list[_Outcome] = []
             self._commit_group(group, outcomes)
             try:
