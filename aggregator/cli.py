@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from aggregator import demo as demo_module
 from aggregator.database import downgrade_database, schema_revisions, upgrade_database
 from aggregator.errors import BiowireError
 from aggregator.logs import configure_logging
-from aggregator.poll import PollSummary, RefreshOutcome
+from aggregator.poll import PollSummary, RefreshOutcome, count_due_sources
 from aggregator.service import (
     Database,
     classify_new,
@@ -184,8 +185,7 @@ def _poll_with_progress(
     settings: Settings, db: Database, everything: bool, tag: bool = True
 ) -> PollSummary:
     with session_scope(db.factory) as session:
-        total = session.scalar(select(func.count()).select_from(Source)
-                               .where(Source.disabled_at.is_(None))) or 0  # fmt: skip
+        total = count_due_sources(session, datetime.now(UTC), everything)
     columns = (
         TextColumn("[bold]polling"), BarColumn(), MofNCompleteColumn(),
         TextColumn("new {task.fields[new]}"), TextColumn("errors {task.fields[errors]}"),

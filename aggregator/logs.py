@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -23,9 +24,14 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+# What makes a value need quotes: white space, a quote or an equals sign (a search in C,
+# not a Python test a character: a poll logs a line for every source).
+_NEEDS_QUOTES = re.compile(r'[\s"=]')
+
+
 def _quote(value: object) -> str:
     text = str(value)
-    return f'"{text}"' if not text or any(c.isspace() or c in '"=' for c in text) else text
+    return f'"{text}"' if not text or _NEEDS_QUOTES.search(text) else text
 
 
 class CurrentStderrHandler(logging.StreamHandler):

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Table,
     bindparam,
     case,
@@ -156,15 +157,28 @@ class PollSummary:
 
 
 def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
+    """The sources a poll at `now` refreshes: the enabled ones that are due (all the enabled
+    ones with `everything`)."""
     query = (
         select(Source.id, Source.url, Source.etag, Source.last_modified, Source.body_hash,
                Source.consecutive_failures, Source.poll_interval_seconds)
-        .where(Source.disabled_at.is_(None))
+        .where(*_due(now, everything))
         .order_by(Source.id)
     )  # fmt: skip
-    if not everything:
-        query = query.where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
     return [SourceSnapshot(*row) for row in session.execute(query)]
+
+
+def count_due_sources(session: Session, now: datetime, everything: bool = False) -> int:
+    """How many sources `due_sources` would give."""
+    query = select(func.count()).select_from(Source).where(*_due(now, everything))
+    return session.scalar(query) or 0
+
+
+def _due(now: datetime, everything: bool) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Source.disabled_at.is_(None)]
+    if not everything:
+        conditions.append(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+    return conditions
 
 
 async def poll(

@@ -81,8 +81,8 @@ class Writer:
 
     Writes are submitted from the event loop and answered there: the writes submitted in
     one pass of the loop reach this thread together, and a group's outcomes reach the loop
-    in one call. Each hand-over wakes the other thread, which then wants the GIL; one a
-    write cost both threads more than a warm refresh's own work.
+    in one call. Each hand-over wakes the other thread, which then competes for the GIL
+    with the one that woke it: a hand-over a pass, not a write, keeps those wake-ups few.
     """
 
     def __init__(

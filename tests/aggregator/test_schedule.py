@@ -8,9 +8,11 @@ from email.utils import format_datetime
 
 import pytest
 
+from aggregator.poll import count_due_sources, due_sources
 from aggregator.schedule import ScheduleBounds, interval_after_failure, interval_after_success
 from aggregator.service import Database
 from aggregator.settings import Settings
+from models import Source, session_scope
 from tests.aggregator.helpers import add_sources, source_state
 from tests.conftest import run_poll
 from tests.fixtures.feeds import Item, recent, rss
@@ -158,3 +160,17 @@ def test_only_due_sources_are_polled(
     run_poll(settings, db, everything=False)
     assert run_poll(settings, db, everything=False).outcomes == []
     assert len(run_poll(settings, db, everything=True).outcomes) == 1
+
+
+def test_the_due_count_matches_the_sources_a_poll_takes(db: Database) -> None:
+    due, later, disabled = add_sources(
+        db, "https://due.example/feed", "https://later.example/feed", "https://off.example/feed"
+    )
+    now = datetime.now(UTC)
+    with session_scope(db.factory) as session:
+        session.get_one(Source, later).next_poll_at = now + timedelta(hours=1)
+        session.get_one(Source, disabled).disabled_at = now
+    with session_scope(db.factory) as session:
+        for everything, expected in ((False, [due]), (True, [due, later])):
+            assert [s.id for s in due_sources(session, now, everything)] == expected
+            assert count_due_sources(session, now, everything) == len(expected)
