@@ -85,6 +85,19 @@ def test_server_slower_than_the_total_timeout(
     assert_failure_recorded(hostile, "no complete answer within 1 s")
 
 
+def test_server_silent_for_longer_than_the_read_timeout(
+    settings: Settings, db: Database, server: LoopbackServer
+) -> None:
+    server.routes["/stalls"] = trickle(good_feed("/stalls"), every=3.0)  # a byte, then silence
+    quick = settings.model_copy(update={"total_timeout": 10.0, "read_timeout": 0.5})
+
+    hostile = poll_beside_good_sources(quick, db, server, server.url("/stalls"))
+
+    # aiohttp's read timeout, given httpx's name for it, not the total timeout.
+    assert_failure_recorded(hostile, "timed out: ")
+    assert hostile.last_error is not None and "no complete answer" not in hostile.last_error
+
+
 def test_endless_body_stops_at_the_size_limit(
     settings: Settings, db: Database, server: LoopbackServer
 ) -> None:
