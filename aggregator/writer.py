@@ -61,12 +61,18 @@ def _run_deferred(session: Session) -> None:
 
 
 def apply_write(session: Session, write: Write, now: datetime) -> None:
-    """Run `write` in `session`'s transaction."""
+    """Run `write` in `session`'s transaction, with the rows it defers."""
+    _begin_write(session, write, now)
+    _run_deferred(session)
+
+
+def _begin_write(session: Session, write: Write, now: datetime) -> None:
+    """Run `write`, leaving its rows (a `RowWrite`'s own, or those it defers) for
+    `_run_deferred`."""
     if isinstance(write, RowWrite):
-        session.execute(write.statement, [write.params])
+        defer_row(session, write.statement, write.params)
     else:
         write(session, now)
-        _run_deferred(session)
 
 
 class Writer:
@@ -175,10 +181,7 @@ class Writer:
         try:
             with session_scope(self._factory) as session:
                 for write, _ in group:
-                    if isinstance(write, RowWrite):
-                        defer_row(session, write.statement, write.params)
-                    else:
-                        write(session, datetime.now(UTC))
+                    _begin_write(session, write, datetime.now(UTC))
                 _run_deferred(session)
                 self._run_before_commit(session)
         except Exception as error:
