@@ -3,6 +3,7 @@ and editors' corrections (which always win)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +58,18 @@ def articles(db: Database) -> Iterator[tuple[int, int]]:
         "The lender's palm payment reader is live at supermarket tills.",
     )  # fmt: skip
     yield tagged, corrected
+
+
+def test_the_seed_set_teaches_every_topic_and_what_is_none_of_them() -> None:
+    examples = load_seed_examples()
+    per_topic = Counter(label for example in examples for label in example.labels)
+    assert set(per_topic) == {topic.slug for topic in default_taxonomy()}
+    assert min(per_topic.values()) >= 60, per_topic.most_common()[-3:]
+    hard_negatives = [example for example in examples if not example.labels]
+    assert len(hard_negatives) >= len(examples) // 10
+    titles = Counter(example.title.casefold() for example in examples)
+    assert [title for title, count in titles.items() if count > 1] == []
+    assert all(example.title and example.text for example in examples)
 
 
 def test_training_signals_carry_their_provenance_and_corrections_win(db: Database) -> None:
