@@ -328,7 +328,7 @@ async def refresh_source(
 
     def store(session: Session, now: datetime) -> None:
         stored = store_entries(session, source.id, parsed.entries, now, tags)
-        if tags is None and tagging is not None and stored.new:
+        if tags is None and tagging is not None and tagging.classifier is not None and stored.new:
             _queue_for_tagging(session, stored.new_article_ids, stored.new_entries)
         outcome.new_articles = stored.new
         outcome.new_article_ids = stored.new_article_ids
