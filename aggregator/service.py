@@ -8,33 +8,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
-import os
-import sys
-import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
-from typing import Any, ParamSpec, TypeVar
 
 from joblib.externals.loky import get_reusable_executor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.classify.registry import active_model, ensure_model
+from aggregator.classify.tagging import classify_pending
 from aggregator.database import require_current_schema, upgrade_database
-from aggregator.fetch import ClientOptions, FetchLimits, build_client
-from aggregator.poll import PollOptions, PollSummary, RefreshOutcome, poll
-from aggregator.prepare import (
-    collect_garbage_less_often,
-    install_model,
-    start_worker,
-    worker_ready,
-)
-from aggregator.schedule import ScheduleBounds
+from aggregator.ingest.fetch import ClientOptions, FetchLimits, build_client
+from aggregator.ingest.parse_pool import ParsePool, collect_garbage_less_often, install_model
+from aggregator.ingest.poll import PollOptions, PollSummary, RefreshOutcome, poll
+from aggregator.ingest.schedule import ScheduleBounds
 from aggregator.settings import Settings
-from aggregator.tagging import active_model, classify_pending, ensure_model
 from aggregator.taxonomy import default_taxonomy, sync_topics
 from models import make_engine, make_session_factory, session_scope
 
@@ -80,116 +69,12 @@ def poll_options(settings: Settings) -> PollOptions:
     )
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class ParsePool(Executor):
-    """A process per core for parsing, which is CPU work: it stays off the event loop and
-    uses every core.
-
-    Workers come from a fork server, which has to import feedparser, nh3 and
-    scikit-learn before it forks the first (about a second). With `fork`, a pool made
-    while its process has no other thread and no event loop (a command, before it starts
-    either) forks its first workers from that process instead, ready in milliseconds
-    with everything imported. Only then: forking a process that has other threads (the
-    database writer, the resolver's) can copy a lock another thread holds and deadlock
-    the child, and the child of a process whose event loop handles signals would pass
-    the signals it receives on to that loop. If a worker dies (a parser crash, the OOM
-    killer), the refreshes in flight fail and are recorded, and the pool is replaced,
-    from the fork server, so the rest of the run still parses.
-    """
-
-    def __init__(
-        self,
-        workers: int | None = None,
-        model: tuple[int, bytes] | None = None,
-        fork: bool = False,
-    ) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        self._lock = threading.Lock()
-        self._model = model  # (id, blob) of the model the workers tag with
-        self._pool = self._start(fork=fork and safe_to_fork())
-
-    def _start(self, fork: bool = False) -> ProcessPoolExecutor:
-        if fork:
-            pool = self._executor(multiprocessing.get_context("fork"))
-            # Now, while it is still safe: a fork pool starts all its workers with its
-            # first task.
-            list(pool.map(worker_ready, [0.0] * self.workers))
-            return pool
-        context = multiprocessing.get_context("forkserver")
-        # Workers then fork from a server that has feedparser, nh3 and scikit-learn
-        # imported already.
-        context.set_forkserver_preload(["aggregator.prepare"])
-        return self._executor(context)
-
-    def _executor(self, context: BaseContext) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=start_worker,
-            initargs=self._model or (),
-        )
-
-    def use_model(self, model_id: int, blob: bytes) -> None:
-        """Let the workers tag with this model: each loads it once, when it starts. A new
-        model replaces the workers (between polls, when none is busy)."""
-        with self._lock:
-            if self._model is not None and self._model[0] == model_id and self._model[1] == blob:
-                return
-            self._model = (model_id, blob)
-            self._pool.shutdown(wait=True)
-            self._pool = self._start()
-
-    def warm_up(self) -> None:
-        """Start every worker now, each with the model loaded, rather than as the first
-        parses arrive: for a caller that wants the first parses fast, or times what
-        follows without the start-up."""
-        with self._lock:
-            pool = self._pool
-        # Tasks that overlap in time, so each lands on its own worker.
-        list(pool.map(worker_ready, [0.05] * self.workers))
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        with self._lock:
-            try:
-                return self._pool.submit(fn, *args, **kwargs)
-            except BrokenProcessPool:
-                log.warning("parse pool broken; starting a new one")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._start()
-                return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    def __enter__(self) -> ParsePool:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.shutdown(wait=True)
-
-
 def client_options(settings: Settings) -> ClientOptions:
     return ClientOptions(
         concurrency=settings.concurrency,
         allow_private_networks=settings.allow_private_networks,
         allowed_networks=tuple(settings.allowed_networks.split(",")),
     )
-
-
-def safe_to_fork() -> bool:
-    """No other thread, and no event loop running in this one (see `ParsePool`); and a
-    platform where forking is safe at all (not macOS, whose system libraries are not)."""
-    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return threading.active_count() == 1
-    return False
 
 
 def parse_pool(database: Database | None = None, fork: bool = False) -> ParsePool:

@@ -3,7 +3,7 @@ scikit-learn reference, trained and scored in the same run.
 
     python -m bench.classify [--runs 3] [--data PATH] [--json]
 
-- product: `aggregator.evaluate.evaluate_rows`, i.e. exactly the training code of
+- product: `aggregator.classify.evaluation.evaluate_rows`, i.e. exactly the training code of
   `biowire train` / `biowire evaluate` (headline = first line of the story);
 - reference: TfidfVectorizer(sublinear_tf, 1–2-grams, min_df=2) + OneVsRest(LinearSVC) on the
   whole text, a label wherever its score is > 0.
@@ -35,8 +35,8 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from aggregator.classify import Classifier
-from aggregator.evaluate import Row, evaluate_rows, read_rows
+from aggregator.classify.evaluation import Row, evaluate_rows, read_rows
+from aggregator.classify.model import Classifier
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPOSITORY.parent / "shared" / "bench" / "reuters21578.jsonl"

@@ -42,14 +42,14 @@ def main() -> None:
     # Before anything of Biowire is imported: it caches one of feedparser's functions.
     floor = _best_ms(bodies, feedparser.parse)
 
-    from aggregator import prepare
+    from aggregator.classify.registry import ensure_model
     from aggregator.database import upgrade_database
-    from aggregator.parse import parse_feed
+    from aggregator.ingest import parse_pool
+    from aggregator.ingest.parse import parse_feed
+    from aggregator.ingest.sources import add_source
+    from aggregator.ingest.storage import EntryTags, store_entries
     from aggregator.service import open_database
     from aggregator.settings import Settings
-    from aggregator.sources import add_source
-    from aggregator.store import EntryTags, store_entries
-    from aggregator.tagging import ensure_model
     from aggregator.taxonomy import default_taxonomy
     from models import Topic, session_scope
 
@@ -64,13 +64,13 @@ def main() -> None:
             topic_ids = {slug: id_ for slug, id_ in session.query(Topic.slug, Topic.id)}
             sources = [add_source(session, f"http://feeds.example/{n}.xml")[0].id
                        for n in range(args.feeds)]  # fmt: skip
-        prepare.install_model(model_id, blob)
+        parse_pool.install_model(model_id, blob)
 
         def parsed(body: bytes) -> object:
             return parse_feed(feed_url, body, headers)
 
-        def prepared(body: bytes) -> prepare.PreparedFeed:
-            return prepare.prepare_feed(feed_url, body, headers, model_id)
+        def prepared(body: bytes) -> parse_pool.PreparedFeed:
+            return parse_pool.prepare_feed(feed_url, body, headers, model_id)
 
         print(f"{args.feeds} feeds of 20 items, CPU ms a feed (best of 3):")
         print(f"  feedparser.parse, as the floor runs it   {floor:6.2f}")

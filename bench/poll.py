@@ -370,17 +370,17 @@ class CycleFigures:
 
 def run(sources: int) -> list[CycleFigures]:
     """One whole run: a fresh server and database, three cycles."""
+    from aggregator.classify.registry import active_model
     from aggregator.database import upgrade_database
+    from aggregator.ingest.parse_pool import ParsePool
+    from aggregator.ingest.sources import add_source
     from aggregator.service import (
-        ParsePool,
         classify_new,
         ensure_active_model,
         open_database,
         poll_once,
     )
     from aggregator.settings import Settings
-    from aggregator.sources import add_source
-    from aggregator.tagging import active_model
     from models import session_scope
 
     server = FeedServer(sources)

@@ -2,7 +2,7 @@
 
 A local keep-alive server (its own process) answers ~30 KB bodies; each client makes the
 same 2,000 GETs with the given number of connections: plain httpx at 8 and 64, httpx over
-httpx-aiohttp's transport, httpx over Biowire's own transport (`aggregator.fetch`), the
+httpx-aiohttp's transport, httpx over Biowire's own transport (`aggregator.ingest.fetch`), the
 whole of Biowire's `fetch_feed` on that client, and bare aiohttp.
 """
 
@@ -65,7 +65,7 @@ async def httpx_over_aiohttp(urls: list[str], connections: int) -> int:
 
 
 async def httpx_over_feed_transport(urls: list[str], connections: int) -> int:
-    from aggregator.fetch import ClientOptions, build_client
+    from aggregator.ingest.fetch import ClientOptions, build_client
 
     options = ClientOptions(concurrency=connections, allow_private_networks=True)
     async with build_client(options) as client:
@@ -73,7 +73,7 @@ async def httpx_over_feed_transport(urls: list[str], connections: int) -> int:
 
 
 async def biowire_fetch_feed(urls: list[str], connections: int) -> int:
-    from aggregator.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
+    from aggregator.ingest.fetch import ClientOptions, FetchLimits, build_client, fetch_feed
 
     options = ClientOptions(concurrency=connections, allow_private_networks=True)
     limits = FetchLimits()

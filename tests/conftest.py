@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator.classify.registry import train_model
 from aggregator.database import upgrade_database
 from aggregator.service import Database, open_database, poll_once
 from aggregator.settings import Settings, get_settings
-from aggregator.tagging import train_model
 from aggregator.taxonomy import default_taxonomy
 from models import session_scope
 

@@ -15,10 +15,10 @@ from sqlalchemy import text
 
 from aggregator import __version__
 from aggregator.database import require_current_schema
+from aggregator.digest.items import snippet, source_names, tags_of
 from aggregator.settings import Settings, get_settings
 from models import make_engine, make_session_factory
 from web.errors import install_error_handlers
-from web.presenters import snippet, source_names, tags_of
 from web.routes import api, feeds, pages
 
 

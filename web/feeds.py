@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
+from aggregator.digest.items import source_names, tags_of
 from models import Article
-from web.presenters import source_names, tags_of
 
 FEED_MAX_AGE = 300  # seconds; pollers of our feeds need nothing fresher than a poll cycle
 

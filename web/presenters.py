@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models import Article, ArticleTopic
-
-SNIPPET_CHARS = 280
-
-
-@dataclass(frozen=True)
-class TagView:
-    slug: str
-    name: str
-    score: float
-    origin: str
-    why: list[str]
-
-    @property
-    def set_by_editor(self) -> bool:
-        return self.origin == "editor"
-
-
-def tags_of(article: Article) -> list[TagView]:
-    tags: list[ArticleTopic] = sorted(article.tags, key=lambda t: (-t.score, t.topic.position))
-    return [TagView(t.topic.slug, t.topic.name, t.score, t.origin, list(t.why)) for t in tags]
-
-
-def source_names(article: Article) -> list[str]:
-    links = sorted(article.links, key=lambda link: link.first_seen_at)
-    return [link.source.display_name for link in links]
-
-
-def snippet(article: Article) -> str:
-    text = article.text
-    if len(text) <= SNIPPET_CHARS:
-        return text
-    return text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+from aggregator.digest.items import snippet, source_names, tags_of
+from models import Article
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from aggregator.ingest.sources import add_source
 from aggregator.service import Database
-from aggregator.sources import add_source
 from models import Article, ArticleSource, Source, session_scope
 
 

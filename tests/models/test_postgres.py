@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from aggregator.classify.corrections import set_topics
 from aggregator.database import downgrade_database, upgrade_database
 from aggregator.demo import SampleServer
+from aggregator.ingest.sources import add_source
 from aggregator.service import Database, classify_new
 from aggregator.settings import Settings
-from aggregator.sources import add_source
-from aggregator.tagging import set_topics
 from models import Article, ArticleSource, session_scope
 from models.queries import ArticleFilter, list_articles, topics_with_counts
 from tests.conftest import run_poll

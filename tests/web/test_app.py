@@ -10,9 +10,9 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from aggregator.ingest.sources import add_source
 from aggregator.service import Database, classify_new
 from aggregator.settings import Settings
-from aggregator.sources import add_source
 from models import session_scope
 from tests.conftest import run_poll
 from tests.fixtures.feeds import BIOMETRIC_ITEMS, Item, earlier_today, rss

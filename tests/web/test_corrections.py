@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from aggregator.classify.registry import training_examples
 from aggregator.service import Database, classify_new
 from aggregator.settings import Settings
-from aggregator.tagging import training_examples
 from aggregator.taxonomy import default_taxonomy
 from models import Article, session_scope
 

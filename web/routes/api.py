@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from aggregator.tagging import UnknownTopics, set_topics
+from aggregator.classify.corrections import UnknownTopics, set_topics
 from models.queries import ArticleFilter, get_article, list_articles, topics_with_counts
 from web.deps import EditorDep, SessionDep
 from web.errors import ApiError

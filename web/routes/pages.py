@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from aggregator.digest.view import build_digest
 from models.queries import list_sources, topics_with_counts
 from web.deps import SessionDep
-from web.digest import build_digest
 from web.routes.common import require_topic
 
 router = APIRouter()

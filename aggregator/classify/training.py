@@ -1,0 +1,246 @@
+"""The topic classifier. With `aggregator.classify.features`, the only module that touches
+scikit-learn.
+
+Training, in `train`, for every corpus (the shipped seed set, an evaluation file, Reuters):
+
+1. TF-IDF features: word 1–2-grams with sublinear tf, the headline and the body vectorised
+   separately so that a headline word counts on its own (the headline block weighted by
+   `Params.title_weight`), and beside them the headline and body as one text
+   (`Params.whole_text`).
+2. One linear SVM per topic (one-vs-rest `LinearSVC`).
+3. K-fold cross-validation on the training examples gives every example an out-of-fold
+   score for every topic. From those scores, per topic:
+   - a Platt sigmoid (`LogisticRegression` on the single score) turns the SVM margin into a
+     calibrated probability in [0, 1]; this is what `CalibratedClassifierCV(method="sigmoid",
+     ensemble=False)` does, done once here so the same out-of-fold scores also serve
+   - the decision threshold: the one that maximises the topic's out-of-fold F1, but never
+     below `Params.threshold_floor` on the margin. With only a handful of positives the
+     F1-optimal cut can sit far down the ranking, where it floods the topic with false
+     positives; the floor keeps rare topics near the SVM's own boundary.
+   And, for the corpus as a whole, whether an article that no topic passes takes the topic
+   nearest its cut (`_best_fallback`): on only if that raises the out-of-fold micro-F1, so
+   the rule turns itself on where every article has a topic (Reuters) and stays off where
+   many rightly have none (the seed set's hard negatives).
+4. A final fit on every example. Prediction re-uses the vocabulary as word ids (`features.Tfidf`),
+   the same matrix as scikit-learn's `transform` at about twice its speed.
+
+Nothing in it looks at test data: the hyper-parameters in `Params` were chosen by nested
+cross-validation on the Reuters training split and on the seed set (see BENCHMARKS.md) and
+are the same for the product. A fitted `Classifier` is serialised into a `ClassifierModel` row by
+`aggregator.classify.registry`; this module knows nothing about the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import LinearSVC
+
+from aggregator.classify.features import Features
+from aggregator.classify.model import Classifier, decide, linear_margins
+from aggregator.classify.types import (
+    SIGNAL_SEED,
+    Document,
+    Example,
+    Params,
+    ProgressCallback,
+    TrainingReport,
+)
+from aggregator.errors import ClassifierError
+
+
+def _fit_scorers(matrix: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, ...]:
+    """One LinearSVC per column of `y`; returns the stacked weights and intercepts.
+
+    A topic with no positive example in `y` (possible inside a cross-validation fold) gets
+    a scorer that always answers a large negative margin.
+    """
+    present = y.sum(axis=0) > 0
+    weights = np.zeros((matrix.shape[1], y.shape[1]), dtype=np.float32)
+    intercepts = np.full(y.shape[1], -10.0)
+    if present.any():
+        # Topics are independent problems: spread them over the cores (2 on the target box).
+        model = OneVsRestClassifier(LinearSVC(C=c), n_jobs=min(2, os.cpu_count() or 1))
+        model.fit(matrix, y[:, present])
+        columns = np.flatnonzero(present)
+        for column, estimator in zip(columns, model.estimators_, strict=True):
+            weights[:, column] = estimator.coef_.ravel()
+            intercepts[column] = float(estimator.intercept_[0])
+    return weights, intercepts
+
+
+def _best_threshold(margins: np.ndarray, truth: np.ndarray, floor: float) -> float:
+    """The margin cut that maximises F1 over out-of-fold scores, no lower than `floor`."""
+    positives = int(truth.sum())
+    if positives == 0:
+        return max(floor, float(margins.max()) + 1.0)
+    order = np.argsort(-margins, kind="stable")
+    ranked, hits = margins[order], truth[order]
+    true_positives = np.cumsum(hits)
+    f1 = 2 * true_positives / (np.arange(1, len(ranked) + 1) + positives)
+    best = int(np.argmax(f1))
+    below = ranked[best + 1] if best + 1 < len(ranked) else ranked[best] - 1.0
+    # Halfway to the next score down, so that a new article scoring like the last one
+    # taken is taken too.
+    return max(floor, float(ranked[best] + below) / 2)
+
+
+def _best_fallback(margins: np.ndarray, truth: np.ndarray, cuts: np.ndarray) -> float | None:
+    """The "at least one topic" rule, decided on out-of-fold margins: the cut on (margin −
+    topic cut) of an article's nearest topic that maximises micro-F1 when articles no topic
+    passes take that topic; None (the rule off) unless it raises the out-of-fold micro-F1.
+
+    On a corpus where every article has a topic (Reuters) the near misses are mostly right and
+    the rule turns on; where many articles rightly have none (the seed set's hard negatives),
+    taking their nearest topic only adds false positives and it stays off.
+    """
+    decided = margins >= cuts
+    true_positives = int((decided & (truth == 1)).sum())
+    false_positives = int((decided & (truth == 0)).sum())
+    false_negatives = int((~decided & (truth == 1)).sum())
+    empty = np.flatnonzero(~decided.any(axis=1))
+    if not len(empty) or not true_positives + false_negatives:
+        return None
+    over = (margins - cuts)[empty]
+    nearest = over.argmax(axis=1)
+    closeness = over[np.arange(len(empty)), nearest]
+    order = np.argsort(-closeness, kind="stable")
+    ranked, hits = closeness[order], truth[empty[order], nearest[order]].astype(np.int64)
+    gained, wrong = np.cumsum(hits), np.cumsum(1 - hits)
+    errors = false_positives + false_negatives  # taking a right one turns a miss into a hit
+    f1 = 2 * (true_positives + gained) / (2 * (true_positives + gained) + errors - gained + wrong)
+    base = 2 * true_positives / (2 * true_positives + errors)
+    best = int(np.argmax(f1))
+    if f1[best] <= base:
+        return None
+    below = ranked[best + 1] if best + 1 < len(ranked) else ranked[best] - 1.0
+    return float(ranked[best] + below) / 2
+
+
+def _calibrate(margins: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: a sigmoid from margin to probability, fitted on out-of-fold margins."""
+    if truth.min() == truth.max():
+        return 1.0, -5.0 if truth.max() == 0 else 5.0
+    sigmoid = LogisticRegression(C=1.0)
+    sigmoid.fit(margins.reshape(-1, 1), truth)
+    return float(sigmoid.coef_[0, 0]), float(sigmoid.intercept_[0])
+
+
+def train(
+    examples: Sequence[Example],
+    topics: Sequence[str],
+    params: Params | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[Classifier, TrainingReport]:
+    """Fit a classifier on `examples` for `topics`; labels outside `topics` are ignored."""
+    params = params or Params()
+    started = time.perf_counter()
+    topics = list(topics)
+    if not examples:
+        raise ClassifierError("no training examples")
+    known = set(topics)
+    y = np.array(
+        [[1 if t in set(e.labels) & known else 0 for t in topics] for e in examples],
+        dtype=np.int8,
+    ).reshape(len(examples), len(topics))
+    empty = [t for t, n in zip(topics, y.sum(axis=0), strict=True) if n == 0]
+    if empty:
+        raise ClassifierError(f"no training examples for topics: {', '.join(empty)}")
+    folds = min(params.folds, len(examples))
+    if folds < 2:
+        raise ClassifierError("at least two training examples are needed")
+    steps, done = folds + 2, 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(what, done, steps)
+
+    with warnings.catch_warnings():
+        # liblinear may stop at its iteration cap on a hard topic; the model is still usable
+        # and the cross-validated F1 shows how good it is.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        features = Features(params)
+        matrix = features.fit_transform([Document(e.title, e.text) for e in examples])
+        step("features")
+
+        # Out-of-fold margins. The vectoriser is fitted once on all the training text: it
+        # sees no labels, and refitting it per fold would cost more than the SVMs.
+        margins = np.zeros(y.shape, dtype=np.float64)
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=params.seed)
+        for number, (fit_rows, held_rows) in enumerate(splitter.split(matrix), 1):
+            weights, intercepts = _fit_scorers(matrix[fit_rows], y[fit_rows], params.c)
+            margins[held_rows] = linear_margins(matrix[held_rows], weights, intercepts)
+            step(f"cross-validation fold {number}/{folds}")
+
+        calibration = np.array(
+            [_calibrate(margins[:, j], y[:, j]) for j in range(len(topics))]
+        ).T.reshape(2, len(topics))
+        cuts = np.array(
+            [_best_threshold(margins[:, j], y[:, j], params.threshold_floor)
+             for j in range(len(topics))]
+        )  # fmt: skip
+        fallback = _best_fallback(margins, y, cuts)
+        weights, intercepts = _fit_scorers(matrix, y, params.c)
+        step("final fit")
+
+    classifier = Classifier(features, topics, weights, intercepts, calibration, cuts, fallback)
+    thresholds = classifier.thresholds
+    cv_predicted = decide(margins, cuts, fallback).astype(np.int8)
+    per_topic = f1_score(y, cv_predicted, average=None, zero_division=0)
+    report = TrainingReport(
+        counts=dict(Counter(e.signal for e in examples)),
+        per_topic_f1={t: round(float(f), 4) for t, f in zip(topics, per_topic, strict=True)},
+        micro_f1=round(float(f1_score(y, cv_predicted, average="micro", zero_division=0)), 4),
+        macro_f1=round(float(f1_score(y, cv_predicted, average="macro", zero_division=0)), 4),
+        thresholds=thresholds,
+        seconds=round(time.perf_counter() - started, 2),
+        params={
+            "model": f"tfidf-title-body{'-whole' if params.whole_text else ''}+linearsvc-ovr+platt",
+            **asdict(params),
+            "fallback": None if fallback is None else round(fallback, 4),
+        },
+    )
+    return classifier, report
+
+
+def load_seed_examples(directory: Path | None = None) -> list[Example]:
+    """The labelled seed set shipped in the package (every `*.jsonl` in `data/seed/`)."""
+    examples: list[Example] = []
+    if directory is None:
+        files: Iterable[Any] = sorted(
+            (f for f in resources.files("aggregator").joinpath("data/seed").iterdir()
+             if f.name.endswith(".jsonl")),
+            key=lambda f: f.name,
+        )  # fmt: skip
+    else:
+        files = sorted(directory.glob("*.jsonl"))
+    for file in files:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                examples.append(
+                    Example(row.get("title", ""), row["text"], tuple(row["labels"]), SIGNAL_SEED)
+                )
+            except (ValueError, KeyError) as exc:
+                raise ClassifierError(f"{file.name}:{number}: not a seed row ({exc})") from exc
+    return examples
