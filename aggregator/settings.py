@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # Classification.
     retag_days: int = Field(30, description="Days of articles retagged when a model is activated.")
 
+    fast_paths: bool = Field(
+        True,
+        description="Take Biowire's fast paths through feedparser, scikit-learn, SQLAlchemy "
+        "and httpx (each gives the library's exact results); 0 runs the libraries as shipped.",
+    )
+
     log_level: str = Field("INFO", description="Logging level.")
 
     @property

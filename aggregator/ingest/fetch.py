@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
-import socket
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,11 +24,11 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import httpx
 import yarl
-from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp.transport import AIOHTTP_EXC_MAP
 
 from aggregator import PRODUCT_URL, __version__
-from aggregator.errors import BlockedAddress, BodyTooLarge, FetchError, HTTPStatusError
+from aggregator.errors import BodyTooLarge, FetchError, HTTPStatusError
+from aggregator.ingest.guard import AddressGuard, GuardedResolver, refuse_private_literal
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = f"Biowire/{__version__} (+{PRODUCT_URL}; feed aggregator)"
@@ -76,64 +74,6 @@ class FetchResult:
         return self.status == 304
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified."""
-    ip = _ip(address)
-    return ip.is_global and not ip.is_multicast
-
-
-def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
-def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
-
-
-class AddressGuard:
-    """The SSRF rule: public addresses, plus any network the operator allowed explicitly."""
-
-    def __init__(self, allowed_networks: Iterable[str] = ()) -> None:
-        self.allowed = parse_networks(allowed_networks)
-
-    def permits(self, address: str) -> bool:
-        if is_public_address(address):
-            return True
-        ip = _ip(address)
-        return any(ip in network for network in self.allowed)
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves names, then refuses any address the guard forbids (the SSRF check happens
-    here, at connect time, so a name that changes its answer between checks gains nothing)."""
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._guard = guard
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        answers = await self._inner.resolve(host, port, family)
-        allowed = [a for a in answers if self._guard.permits(a["host"])]
-        if not allowed:
-            raise BlockedAddress(
-                f"{host} resolves to a private or reserved address "
-                f"({answers[0]['host'] if answers else 'none'}); "
-                "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
-            )
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
 class FeedTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over one aiohttp session, doing per request only what a
     feed GET needs: no body to send, no proxy, decoding left to `_read_limited`."""
@@ -148,7 +88,7 @@ class FeedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._guard is not None:
-            _refuse_private_literal(self._guard, request.url.host)
+            refuse_private_literal(self._guard, request.url.host)
         if self._session is None:
             self._session = self._make_session()
         # `open_feed` hands over aiohttp's form of the URL, made once per URL; formatting
@@ -284,19 +224,6 @@ def build_client(options: ClientOptions) -> FeedClient:
         FeedTransport(make_session, guard),
         {"User-Agent": options.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
     )
-
-
-def _refuse_private_literal(guard: AddressGuard, host: str) -> None:
-    """Literal IP hosts never reach the resolver, so they are checked before sending."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not guard.permits(host):
-        raise BlockedAddress(
-            f"{host} is a private or reserved address; "
-            "set BIOWIRE_ALLOW_PRIVATE_NETWORKS=1 to allow it"
-        )
 
 
 async def fetch_feed(
