@@ -10,22 +10,32 @@ import gc
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from joblib.externals.loky import get_reusable_executor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.classify.registry import active_model, ensure_model
-from aggregator.classify.tagging import classify_pending
+from aggregator.classify.tagging import TagNewArticles, classify_pending, topic_ids
 from aggregator.database import require_current_schema, upgrade_database
 from aggregator.ingest.fetch import ClientOptions, FetchLimits, build_client
-from aggregator.ingest.parse_pool import ParsePool, collect_garbage_less_often, install_model
+from aggregator.ingest.hooks import AfterStoreHook
+from aggregator.ingest.parse_pool import (
+    ParsePool,
+    collect_garbage_less_often,
+    install_model,
+    installed_classifier,
+)
 from aggregator.ingest.poll import PollOptions, PollSummary, RefreshOutcome, poll
 from aggregator.ingest.schedule import ScheduleBounds
 from aggregator.settings import Settings
 from aggregator.taxonomy import default_taxonomy, sync_topics
 from models import make_engine, make_session_factory, session_scope
+
+if TYPE_CHECKING:
+    from aggregator.classify.model import Classifier
 
 log = logging.getLogger("biowire.service")
 
@@ -103,28 +113,57 @@ def _tune_garbage_collection() -> None:
         _heap_frozen = True
 
 
+@dataclass(frozen=True)
+class PollTagging:
+    """How a poll tags what it stores: with the active model, or not at all and why."""
+
+    model_id: int | None = None
+    classifier: Classifier | None = None
+    topic_ids: dict[str, int] = field(default_factory=dict)
+    # Why the poll stores its articles untagged (None: it tags, or there is no model yet
+    # and `classify_new` trains the first one after the poll).
+    untagged_reason: str | None = None
+
+
+def after_store_hooks(tagging: PollTagging) -> list[AfterStoreHook]:
+    """The work done on a poll's new articles as they are stored, in order."""
+    hooks: list[AfterStoreHook] = []
+    if tagging.model_id is not None:
+        hooks.append(TagNewArticles(tagging.model_id, tagging.topic_ids, tagging.classifier))
+    return hooks
+
+
 async def poll_once(
     settings: Settings,
     database: Database,
     everything: bool = False,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
     parse_executor: Executor | None = None,
+    on_untagged: Callable[[str], None] | None = None,
 ) -> PollSummary:
-    model_id = _tag_with_active_model(database, parse_executor)
+    """Poll once: what is due (everything with `everything`), tagging new articles with the
+    active model as they are stored. `on_outcome` hears of each refresh; `on_untagged`, before
+    the poll starts, why it will store its articles untagged, if it will."""
+    tagging = _tag_with_active_model(database, parse_executor)
+    if tagging.untagged_reason and on_untagged:
+        on_untagged(tagging.untagged_reason)
     _tune_garbage_collection()
     client = build_client(client_options(settings))
     try:
-        return await poll(
+        summary = await poll(
             database.factory,
             client,
             poll_options(settings),
             everything=everything,
             parse_executor=parse_executor,
             on_outcome=on_outcome,
-            model_id=model_id,
+            model_id=tagging.model_id,
+            hooks=after_store_hooks(tagging),
         )
     finally:
         await client.aclose()
+    summary.untagged_reason = tagging.untagged_reason
+    return summary
 
 
 def _active_model(database: Database) -> tuple[int, bytes] | None:
@@ -133,18 +172,29 @@ def _active_model(database: Database) -> tuple[int, bytes] | None:
         return None if model is None else (model.id, model.blob)
 
 
-def _tag_with_active_model(database: Database, parse_executor: Executor | None) -> int | None:
+def _tag_with_active_model(database: Database, parse_executor: Executor | None) -> PollTagging:
     """Give the parse workers the active model, so new sources' articles are stored tagged,
-    and this process too, whose writer tags known sources' new articles as it stores them;
-    without one, articles are stored untagged and `classify_new` trains one and tags them."""
+    and this process too, whose tagging hook tags known sources' new articles as they are
+    stored; without a model, articles are stored untagged and `classify_new` trains one
+    and tags them. A model that cannot be loaded leaves the poll untagged, and says so."""
     model = _active_model(database)
     if model is None:
-        return None
+        return PollTagging()
     model_id, blob = model
+    install_model(model_id, blob)  # loaded once a process: kept while it is the active one
+    classifier = installed_classifier(model_id)
+    if classifier is None:
+        reason = (
+            f"the active topic model #{model_id} cannot be loaded, so new articles are "
+            "stored untagged; run `biowire train` to train a new one"
+        )
+        log.warning(reason, extra={"model_id": model_id})
+        return PollTagging(untagged_reason=reason)
     if isinstance(parse_executor, ParsePool):
         parse_executor.use_model(model_id, blob)
-    install_model(model_id, blob)  # loaded once a process: kept while it is the active one
-    return model_id
+    with session_scope(database.factory) as session:
+        topics = topic_ids(session)
+    return PollTagging(model_id, classifier, topics)
 
 
 def ensure_active_model(database: Database, on_training: Callable[[], None] | None = None) -> bool:

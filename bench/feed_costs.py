@@ -1,8 +1,8 @@
 """What one feed costs each step of a poll, in one process: `python -m bench.feed_costs`.
 
 The poll benchmark's feeds (20 items, ~22 KB each) go through feedparser as the floor runs
-it, `parse_feed`, `prepare_feed` (parse and tag with the shipped model), and `store_entries`
-into a fresh SQLite file, committed `--group` feeds at a time (5 by default, as the poll's
+it, `parse_feed`, `prepare_feed` (parse and tag with the shipped model), and
+`writer.apply_writes` (storing, with the tagging hook) into a fresh SQLite file, committed `--group` feeds at a time (5 by default, as the poll's
 writer groups them when busy).
 Figures are CPU milliseconds a feed, the best of three passes (the store: one pass, since a
 second would find every article stored).
@@ -43,15 +43,18 @@ def main() -> None:
     floor = _best_ms(bodies, feedparser.parse)
 
     from aggregator.classify.registry import ensure_model
+    from aggregator.classify.tagging import TagNewArticles, topic_ids
     from aggregator.database import upgrade_database
     from aggregator.ingest import parse_pool
     from aggregator.ingest.parse import parse_feed
-    from aggregator.ingest.sources import add_source
-    from aggregator.ingest.storage import EntryTags, store_entries
+    from aggregator.ingest.results import Changed, SourceSnapshot
+    from aggregator.ingest.schedule import PollPolicy, decide
+    from aggregator.ingest.storage import RefreshWrite, add_source
+    from aggregator.ingest.writer import apply_writes
     from aggregator.service import open_database
     from aggregator.settings import Settings
     from aggregator.taxonomy import default_taxonomy
-    from models import Topic, session_scope
+    from models import session_scope
 
     feed_url, headers = "http://feeds.example/f.xml", {"content-type": "application/rss+xml"}
     with tempfile.TemporaryDirectory(prefix="biowire-bench-") as tmp:
@@ -61,7 +64,7 @@ def main() -> None:
         with session_scope(db.factory) as session:
             model, _ = ensure_model(session, default_taxonomy())
             model_id, blob = model.id, model.blob
-            topic_ids = {slug: id_ for slug, id_ in session.query(Topic.slug, Topic.id)}
+            topics = topic_ids(session)
             sources = [add_source(session, f"http://feeds.example/{n}.xml")[0].id
                        for n in range(args.feeds)]  # fmt: skip
         parse_pool.install_model(model_id, blob)
@@ -77,17 +80,22 @@ def main() -> None:
         print(f"  parse_feed (feedparser + normalising)    {_best_ms(bodies, parsed):6.2f}")
         print(f"  prepare_feed (parse_feed + tagging)      {_best_ms(bodies, prepared):6.2f}")
 
-        feeds = [prepared(body) for body in bodies]
+        # Each feed as the poll's writer gets it: a changed feed with its entries' tags,
+        # stored with its source's update and tagged by the after-store hook.
+        writes = []
+        for source_id, body in zip(sources, bodies, strict=True):
+            feed = prepared(body)
+            assert feed.tags is not None
+            source = SourceSnapshot(source_id, f"http://feeds.example/{source_id}.xml")
+            result = Changed(200, feed.feed, None, None, None, tags=feed.tags, tagged_by=model_id)
+            writes.append(RefreshWrite(source, result, decide(result, source, PollPolicy(), now)))
+        hooks = [TagNewArticles(model_id, topics)]
         started = time.process_time()
-        pairs = list(zip(sources, feeds, strict=True))
-        for first in range(0, len(pairs), args.group):
+        for first in range(0, len(writes), args.group):
             with session_scope(db.factory) as session:
-                for source_id, feed in pairs[first : first + args.group]:
-                    assert feed.tags is not None
-                    tags = EntryTags(model_id, topic_ids, feed.tags)
-                    store_entries(session, source_id, feed.feed.entries, now, tags)
-        stored = (time.process_time() - started) / len(feeds) * 1000
-        print(f"  store_entries, {args.group} feeds a commit{stored:18.2f}")
+                apply_writes(session, writes[first : first + args.group], hooks)
+        stored = (time.process_time() - started) / len(writes) * 1000
+        print(f"  apply_writes, {args.group} feeds a commit {stored:18.2f}")
         db.close()
 
 

@@ -5,6 +5,7 @@ commits; the caller owns the transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +18,7 @@ from models.dialect import insert_rows
 
 if TYPE_CHECKING:
     from aggregator.classify.model import Classifier
+    from aggregator.ingest.hooks import StoredArticles
 
 BATCH_SIZE = 500
 
@@ -31,6 +33,37 @@ _MARK_CLASSIFIED = (
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
     .values(classified_by_id=bindparam("model_id"))
 )
+
+
+def topic_ids(session: Session) -> dict[str, int]:
+    """Each topic's id, by slug."""
+    return {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
+
+
+@dataclass(frozen=True)
+class TagNewArticles:
+    """The after-store hook that tags a poll's new articles with model `model_id` in the
+    transaction that stores them: with the parse workers' tags where they computed them
+    (a new source's entries), and by `classifier`, in one pass a group, for the rest (the
+    new entries of sources read before, which the workers cannot tell from the entries
+    already stored). The pass after the poll, alone on one core, then has nothing left."""
+
+    model_id: int
+    topic_ids: Mapping[str, int]
+    classifier: Classifier | None = None
+
+    def __call__(self, session: Session, articles: StoredArticles) -> None:
+        tags = [found if articles.tagged_by == self.model_id else None for found in articles.tags]
+        missing = [index for index, found in enumerate(tags) if found is None]
+        if missing and self.classifier is not None:
+            predicted = self.classifier.predict([articles.documents[i] for i in missing])
+            for index, found in zip(missing, predicted, strict=True):
+                tags[index] = found
+        tagged = [
+            (id_, found) for id_, found in zip(articles.ids, tags, strict=True) if found is not None
+        ]
+        insert_model_tags(session, self.model_id, self.topic_ids, tagged)
+        mark_classified(session, [id_ for id_, _ in tagged], self.model_id)
 
 
 def mark_for_retagging(session: Session, since: datetime) -> int:

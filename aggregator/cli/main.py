@@ -22,15 +22,14 @@ from aggregator import demo as demo_module
 from aggregator.cli import classifier as cli_classifier
 from aggregator.database import downgrade_database, schema_revisions, upgrade_database
 from aggregator.errors import BiowireError
-from aggregator.ingest.poll import PollSummary, RefreshOutcome, count_due_sources
+from aggregator.ingest.poll import PollSummary, RefreshOutcome
 from aggregator.ingest.sources import (
-    add_source,
-    enable_source,
     export_opml,
     import_feeds,
     load_defaults_if_empty,
     parse_opml,
 )
+from aggregator.ingest.storage import add_source, count_due_sources, enable_source
 from aggregator.logs import configure_logging
 from aggregator.service import (
     Database,
@@ -189,7 +188,7 @@ def _poll_with_progress(
     columns = (
         TextColumn("[bold]polling"), BarColumn(), MofNCompleteColumn(),
         TextColumn("new {task.fields[new]}"), TextColumn("errors {task.fields[errors]}"),
-        TimeElapsedColumn(),
+        TimeElapsedColumn(), TextColumn("[yellow]{task.fields[note]}"),
     )  # fmt: skip
     if tag:
         ensure_active_model(
@@ -199,7 +198,7 @@ def _poll_with_progress(
     # loop runs, its workers are forked from this process, ready at once (see `ParsePool`).
     pool = parse_pool(db, fork=True)
     with pool, Progress(*columns, console=err_console) as progress:
-        task = progress.add_task("poll", total=total, new=0, errors=0)
+        task = progress.add_task("poll", total=total, new=0, errors=0, note="")
         counts = {"new": 0, "errors": 0}
 
         def on_outcome(outcome: RefreshOutcome) -> None:
@@ -207,10 +206,18 @@ def _poll_with_progress(
             counts["errors"] += bool(outcome.error)
             progress.update(task, advance=1, new=counts["new"], errors=counts["errors"])
 
+        def on_untagged(reason: str) -> None:
+            progress.update(
+                task, note="untagged: the topic model cannot be loaded; run `biowire train`"
+            )
+
         summary = asyncio.run(
-            poll_once(settings, db, everything, on_outcome=on_outcome, parse_executor=pool)
-        )
+            poll_once(settings, db, everything, on_outcome=on_outcome, parse_executor=pool,
+                      on_untagged=on_untagged)
+        )  # fmt: skip
         progress.update(task, total=len(summary.outcomes), completed=len(summary.outcomes))
+    if summary.untagged_reason:
+        err_console.print(f"[yellow]warning:[/] {escape(summary.untagged_reason)}")
     return summary
 
 

@@ -1,4 +1,5 @@
-"""Managing sources: adding by URL, OPML import and export, the default list."""
+"""The list of sources as OPML: importing and exporting it, and the default list shipped in
+the package. Adding a source is `storage.add_source`."""
 
 from __future__ import annotations
 
@@ -11,13 +12,8 @@ from xml.sax.saxutils import quoteattr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aggregator.errors import BiowireError
-from aggregator.ingest.urls import canonical_url
+from aggregator.ingest.storage import SourceError, add_source
 from models import Source
-
-
-class SourceError(BiowireError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -49,22 +45,6 @@ def parse_opml(document: bytes) -> list[OutlineFeed]:
 
 def default_sources() -> list[OutlineFeed]:
     return parse_opml(resources.files("aggregator").joinpath("data/sources.opml").read_bytes())
-
-
-def add_source(
-    session: Session, url: str, title: str | None = None, site_url: str | None = None
-) -> tuple[Source, bool]:
-    """Register `url`; returns (source, created). Adding a known URL is not an error."""
-    normalised = canonical_url(url)
-    if normalised is None:
-        raise SourceError(f"not an http(s) URL: {url!r}")
-    existing = session.scalar(select(Source).where(Source.url == normalised))
-    if existing is not None:
-        return existing, False
-    source = Source(url=normalised, title=title, site_url=site_url)
-    session.add(source)
-    session.flush()
-    return source, True
 
 
 def import_feeds(session: Session, feeds: list[OutlineFeed]) -> int:
@@ -100,14 +80,3 @@ def export_opml(session: Session) -> str:
         lines.append(f"    <outline {attributes}/>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
-
-
-def enable_source(session: Session, source_id: int) -> Source:
-    source = session.get(Source, source_id)
-    if source is None:
-        raise SourceError(f"no source with id {source_id}")
-    source.disabled_at = None
-    source.disabled_reason = None
-    source.consecutive_failures = 0
-    source.next_poll_at = None
-    return source

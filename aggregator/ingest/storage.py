@@ -1,35 +1,63 @@
-"""Storing parsed entries. Runs inside the caller's transaction and never commits.
+"""Ingest's storage: every write a poll makes, and the reads it needs to make them. Runs
+inside the caller's transaction and never commits. (Reads for pages, feeds and the API are
+in `models.queries`.)
 
-Each entry is matched, in order, by (source, guid): the same item seen again, perhaps
-edited; then by dedup key (canonical URL, else a title+date hash): the same story from
-another feed, which gains a link to this source; otherwise it is a new article.
+- Sources: which are due (`due_sources`), and what a refresh changed on each, written in
+  bulk by kind (`write_refreshes`): the outcome of `schedule.decide` for each result, and
+  the new URL of a feed that moved for good. Adding and re-enabling sources.
+- Articles (`store_entries`): each entry is matched, in order, by (source, guid): the
+  same item seen again, perhaps edited; then by dedup key (canonical URL, else a
+  title+date hash): the same story from another feed, which gains a link to this source;
+  otherwise it is a new article. A feed that carries two items with different guids
+  means two stories, even when their canonical URLs agree (a blog whose posts are
+  fragments of one day's page): the second is stored as its own article under a key made
+  distinct by its guid.
 
-A feed that carries two items with different guids means two stories, even when their
-canonical URLs agree (a blog whose posts are fragments of one day's page): the second is
-stored as its own article under a key made distinct by its guid.
+New articles are stored unclassified; the after-store hooks (tagging first) are given them
+in the same transaction. Edited articles are queued for `tagging.classify_pending`, which
+leaves an editor's correction alone.
 
-New articles may arrive with the model's tags (computed in the parse pool): they are
-written with the articles and the articles marked as classified by that model, so the
-later tagging pass has nothing left to do. Edited articles are not retagged here: they
-are queued for `tagging.classify_pending`, which leaves an editor's correction alone.
+Claiming due sources for one poller among several (`lease_expires_at`,
+`models.dialect.for_update_skip_locked`) and conflict-safe inserts
+(`models.dialect.insert_ignoring_conflicts`) belong here when several pollers share a
+PostgreSQL database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from aggregator.classify.tagging import insert_model_tags
-from aggregator.classify.types import TopicScore
+from aggregator.errors import BiowireError
 from aggregator.ingest.parse import ParsedEntry
-from models import Article, ArticleSource
+from aggregator.ingest.results import (
+    Changed,
+    Failed,
+    RefreshResult,
+    SourceSnapshot,
+    SourceUpdate,
+    Unchanged,
+)
+from aggregator.ingest.urls import canonical_url
+from models import Article, ArticleSource, Source
 from models.dialect import insert_rows, select_in
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -38,23 +66,240 @@ _BATCH = 500
 # more than SQLite did, and the poll's writer shares the GIL with the event loop.
 _ARTICLES = cast(Table, Article.__table__)
 _LINKS = cast(Table, ArticleSource.__table__)
+_SOURCES = cast(Table, Source.__table__)
 _LINK_COLUMNS = ("source_id", "guid", "article_id", "first_seen_at")
 
 
-@dataclass(frozen=True)
-class EntryTags:
-    """A model's tags for each entry of one refresh (in the order of the entries)."""
+class SourceError(BiowireError):
+    """A source cannot be added or found."""
 
-    model_id: int
-    topic_ids: Mapping[str, int]  # topic slug -> topics.id
-    per_entry: Sequence[Sequence[TopicScore]]
+
+# --- sources ------------------------------------------------------------------------------
+
+
+def due_sources(session: Session, now: datetime, everything: bool = False) -> list[SourceSnapshot]:
+    """The sources a poll at `now` refreshes: the enabled ones that are due (all the enabled
+    ones with `everything`)."""
+    query = (
+        select(Source.id, Source.url, Source.etag, Source.last_modified, Source.body_hash,
+               Source.consecutive_failures, Source.poll_interval_seconds)
+        .where(*_due(now, everything))
+        .order_by(Source.id)
+    )  # fmt: skip
+    return [SourceSnapshot(*row) for row in session.execute(query)]
+
+
+def count_due_sources(session: Session, now: datetime, everything: bool = False) -> int:
+    """How many sources `due_sources` would give."""
+    query = select(func.count()).select_from(Source).where(*_due(now, everything))
+    return session.scalar(query) or 0
+
+
+def _due(now: datetime, everything: bool) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Source.disabled_at.is_(None)]
+    if not everything:
+        conditions.append(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+    return conditions
+
+
+@dataclass(frozen=True)
+class RefreshWrite:
+    """One refresh, ready to write: the source as the poll read it, the refresh's result,
+    and what `schedule.decide` made of it."""
+
+    source: SourceSnapshot
+    result: RefreshResult
+    update: SourceUpdate
+
+
+def write_refreshes(session: Session, writes: Sequence[RefreshWrite]) -> list[StoreResult | None]:
+    """Write a group of refreshes: each changed feed's entries, then every source's new
+    state, one statement a kind for the whole group (an UPDATE costs SQLAlchemy several
+    times what it costs SQLite, and an executemany pays that once). Returns what storing
+    each changed feed gave, None for the others, in the order of `writes`."""
+    stored: list[StoreResult | None] = []
+    rows: dict[Update, list[dict[str, object]]] = {}
+    for write in writes:
+        result, update_ = write.result, write.update
+        if isinstance(result, Changed):
+            outcome = store_entries(
+                session, write.source.id, result.feed.entries, update_.polled_at
+            )
+            stored.append(outcome)
+            rows.setdefault(_RECORD_SUCCESS, []).append(
+                _success_row(write.source, result, update_, outcome.new)
+            )
+        else:
+            stored.append(None)
+            statement, row = (
+                (_RECORD_UNCHANGED, _unchanged_row(write.source, result, update_))
+                if isinstance(result, Unchanged)
+                else (_RECORD_FAILURE, _failure_row(write.source, result, update_))
+            )
+            rows.setdefault(statement, []).append(row)
+    for statement, params in rows.items():
+        session.execute(statement, params)
+    for write in writes:
+        moved_to = getattr(write.result, "moved_to", None)
+        if moved_to is not None:
+            _follow_permanent_redirect(session, write.source.id, moved_to)
+    return stored
+
+
+def _column_param(name: str) -> Any:
+    return bindparam(f"p_{name}", type_=_SOURCES.c[name].type)
+
+
+def _params(columns: Sequence[str]) -> dict[str, Any]:
+    return {name: _column_param(name) for name in columns}
+
+
+# The statements a poll runs by the thousand, built once and their compiled forms reused.
+_STATE_COLUMNS = (
+    "last_status", "last_polled_at", "poll_interval_seconds", "next_poll_at",
+    "consecutive_failures", "last_error", "last_error_at",
+)  # fmt: skip
+# A changed feed: its validators and hash, how many articles it brought; its title and site
+# URL fill in what the source lacks.
+_RECORD_SUCCESS = (
+    update(_SOURCES)
+    .where(_SOURCES.c.id == bindparam("p_id"))
+    .values(
+        **_params((*_STATE_COLUMNS, "etag", "last_modified", "body_hash", "last_new_articles")),
+        title=case(
+            (
+                or_(_SOURCES.c.title.is_(None), _SOURCES.c.title == ""),
+                func.coalesce(_column_param("title"), _SOURCES.c.title),
+            ),
+            else_=_SOURCES.c.title,
+        ),  # fmt: skip
+        site_url=func.coalesce(_column_param("site_url"), _SOURCES.c.site_url),
+    )
+)
+# Most refreshes of a warm poll end here. A 304 may carry fresh validators; the old ones
+# stay if it does not.
+_RECORD_UNCHANGED = (
+    update(_SOURCES)
+    .where(_SOURCES.c.id == bindparam("p_id"))
+    .values(
+        **_params(_STATE_COLUMNS),
+        last_new_articles=0,
+        etag=func.coalesce(_column_param("etag"), _SOURCES.c.etag),
+        last_modified=func.coalesce(_column_param("last_modified"), _SOURCES.c.last_modified),
+    )
+)
+_RECORD_FAILURE = (
+    update(_SOURCES)
+    .where(_SOURCES.c.id == bindparam("p_id"))
+    .values(
+        **_params((*_STATE_COLUMNS, "disabled_at", "disabled_reason")),
+        last_new_articles=0,
+    )
+)
+
+
+def _state_row(source: SourceSnapshot, update_: SourceUpdate) -> dict[str, object]:
+    return {
+        "p_id": source.id,
+        "p_last_status": update_.status,
+        "p_last_polled_at": update_.polled_at,
+        "p_poll_interval_seconds": update_.poll_interval_seconds,
+        "p_next_poll_at": update_.next_poll_at,
+        "p_consecutive_failures": update_.consecutive_failures,
+        "p_last_error": update_.error,
+        "p_last_error_at": update_.polled_at if update_.error else None,
+    }
+
+
+def _success_row(
+    source: SourceSnapshot, result: Changed, update_: SourceUpdate, new_articles: int
+) -> dict[str, object]:
+    feed = result.feed
+    return {
+        **_state_row(source, update_),
+        "p_etag": result.etag,
+        "p_last_modified": result.last_modified,
+        "p_body_hash": result.body_hash,
+        "p_last_new_articles": new_articles,
+        "p_title": feed.title[:500] if feed.title else None,
+        "p_site_url": feed.site_url[:2048] if feed.site_url else None,
+    }
+
+
+def _unchanged_row(
+    source: SourceSnapshot, result: Unchanged, update_: SourceUpdate
+) -> dict[str, object]:
+    return {
+        **_state_row(source, update_),
+        "p_etag": result.etag,
+        "p_last_modified": result.last_modified,
+    }
+
+
+def _failure_row(
+    source: SourceSnapshot, result: Failed, update_: SourceUpdate
+) -> dict[str, object]:
+    return {
+        **_state_row(source, update_),
+        "p_disabled_at": update_.polled_at if update_.disabled else None,
+        "p_disabled_reason": update_.disabled_reason,
+    }
+
+
+def _follow_permanent_redirect(session: Session, source_id: int, new_url: str) -> None:
+    """Move the source to where every hop of a 301/308 chain led, unless another source
+    already has that URL."""
+    taken = session.scalar(select(Source.id).where(Source.url == new_url, Source.id != source_id))
+    if taken is None:
+        session.execute(update(_SOURCES).where(_SOURCES.c.id == source_id).values(url=new_url))
+
+
+def add_source(
+    session: Session, url: str, title: str | None = None, site_url: str | None = None
+) -> tuple[Source, bool]:
+    """Register `url`; returns (source, created). Adding a known URL is not an error."""
+    normalised = canonical_url(url)
+    if normalised is None:
+        raise SourceError(f"not an http(s) URL: {url!r}")
+    existing = session.scalar(select(Source).where(Source.url == normalised))
+    if existing is not None:
+        return existing, False
+    source = Source(url=normalised, title=title, site_url=site_url)
+    session.add(source)
+    session.flush()
+    return source, True
+
+
+def enable_source(session: Session, source_id: int) -> Source:
+    """Poll a disabled source again, at the next poll, with its failures forgotten."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise SourceError(f"no source with id {source_id}")
+    source.disabled_at = None
+    source.disabled_reason = None
+    source.consecutive_failures = 0
+    source.next_poll_at = None
+    return source
+
+
+def schedule_now(session: Session, source_ids: list[int] | None = None) -> None:
+    """Make these sources (every source without `source_ids`) due at once."""
+    query = update(_SOURCES).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1))
+    if source_ids:
+        query = query.where(_SOURCES.c.id.in_(source_ids))
+    session.execute(query)
+
+
+# --- articles -----------------------------------------------------------------------------
 
 
 @dataclass
 class StoreResult:
     new_article_ids: list[int] = field(default_factory=list)
-    # The entry each new article was made from, in the order of `new_article_ids`.
+    # The entry each new article was made from, in the order of `new_article_ids`, and its
+    # index in the entries stored.
     new_entries: list[ParsedEntry] = field(default_factory=list)
+    new_entry_indexes: list[int] = field(default_factory=list)
     updated_article_ids: list[int] = field(default_factory=list)
     linked_article_ids: list[int] = field(default_factory=list)
 
@@ -68,16 +313,13 @@ def store_entries(
     source_id: int,
     entries: list[ParsedEntry],
     fetched_at: datetime,
-    tags: EntryTags | None = None,
 ) -> StoreResult:
-    """Store one refresh's entries, and the model's `tags` of the new ones. Works in bulk
+    """Store one refresh's entries. Works in bulk
     statements rather than ORM objects: a cold poll stores tens of thousands of articles,
     and per-object bookkeeping would cost more than the database does."""
     result = StoreResult()
     if not entries:
         return result
-    if tags is not None and len(tags.per_entry) != len(entries):
-        raise ValueError("tags must give one list per entry")
     # An article is an id once stored, or -(n+1) for the n-th row this call will insert.
     by_guid, stored_hash = _articles_by_guid(session, source_id, [e.guid for e in entries])
     # Only an entry whose guid this source has not carried is matched by key: a refresh
@@ -91,7 +333,6 @@ def store_entries(
     new_row_entry: list[int] = []  # the index in `entries` each new row was made from
     links: list[tuple[str, int]] = []
     edits: dict[int, ParsedEntry] = {}
-    classified_by = tags.model_id if tags is not None else None
     for index, entry in enumerate(entries):
         known = by_guid.get(entry.guid)
         if known is not None:
@@ -110,7 +351,7 @@ def store_entries(
             article = by_key.get(key) or _articles_by_key(session, [key]).get(key)
         if article is None:
             new_rows.append({"dedup_key": key, "fetched_at": fetched_at,
-                             "classified_by_id": classified_by, **_columns(entry)})  # fmt: skip
+                             **_columns(entry)})  # fmt: skip
             new_row_entry.append(index)
             article = -len(new_rows)
             by_key[key] = article
@@ -135,11 +376,6 @@ def store_entries(
             [(source_id, guid, new_ids[-article - 1] if article < 0 else article, fetched_at)
              for guid, article in links],
         )  # fmt: skip
-    if tags is not None and new_ids:
-        insert_model_tags(
-            session, tags.model_id, tags.topic_ids,
-            ((new_ids[row], tags.per_entry[i]) for row, i in enumerate(new_row_entry)),
-        )  # fmt: skip
     if edits:
         # Edited: new content, and classified again.
         session.execute(
@@ -150,6 +386,7 @@ def store_entries(
         result.updated_article_ids = list(edits)
     result.new_article_ids = new_ids
     result.new_entries = [entries[index] for index in new_row_entry]
+    result.new_entry_indexes = new_row_entry
     return result
 
 

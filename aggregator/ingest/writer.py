@@ -1,9 +1,9 @@
 """The one thread that writes a poll's results to the database, in group commits.
 
-A refresh hands its outcome over as a write: a function of the session, or a row of
-parameters for a statement that many refreshes share (`RowWrite`), which a group runs as
-one `executemany`. A function may also leave such rows for the end of its group
-(`defer_row`).
+A refresh hands its result over as a value (`storage.RefreshWrite`): the writer stores a
+group of them with `storage.write_refreshes`, which runs each kind of source update as one
+`executemany`, then runs the after-store hooks on the group's new articles in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -13,66 +13,50 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
-from sqlalchemy import Update
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.classify.types import Document
+from aggregator.ingest.hooks import AfterStoreHook, StoredArticles, run_after_store_hooks
+from aggregator.ingest.results import Changed
+from aggregator.ingest.storage import RefreshWrite, StoreResult, write_refreshes
 from models import session_scope
 
 log = logging.getLogger("biowire.poll")
 
-
-@dataclass(frozen=True)
-class RowWrite:
-    """A write that is one row of parameters for a shared statement: the writer runs all such
-    rows of a group as one `executemany`, instead of a statement each."""
-
-    statement: Update
-    params: dict[str, object]
-
-
-Write = Callable[[Session, datetime], None] | RowWrite
-
-
 # A write and the future (of the event loop) that its outcome settles; and that outcome.
-_Job = tuple[Write, "asyncio.Future[None]"]
-_Outcome = tuple["asyncio.Future[None]", BaseException | None]
+_Job = tuple[RefreshWrite, "asyncio.Future[StoreResult | None]"]
+_Outcome = tuple["asyncio.Future[StoreResult | None]", StoreResult | None, BaseException | None]
 
 
-# In a session's `info`: rows that writes left to run together (see `defer_row`).
-_DEFERRED = "biowire.deferred_rows"
+def apply_writes(
+    session: Session, writes: Sequence[RefreshWrite], hooks: Sequence[AfterStoreHook] = ()
+) -> list[StoreResult | None]:
+    """Write `writes` in `session`'s transaction and run `hooks` on their new articles."""
+    stored = write_refreshes(session, writes)
+    run_after_store_hooks(session, hooks, new_articles(writes, stored))
+    return stored
 
 
-def defer_row(session: Session, statement: Update, params: dict[str, object]) -> None:
-    """Run `statement` with `params` in this transaction, but later, as one `executemany`
-    with every other row of the same statement that the transaction's writes leave: an
-    UPDATE a refresh makes costs SQLAlchemy several times what it costs SQLite, and an
-    executemany pays that once. Only for rows nothing else in the transaction reads."""
-    rows: dict[Update, list[dict[str, object]]] = session.info.setdefault(_DEFERRED, {})
-    rows.setdefault(statement, []).append(params)
-
-
-def _run_deferred(session: Session) -> None:
-    for statement, params in session.info.pop(_DEFERRED, {}).items():
-        session.execute(statement, params)
-
-
-def apply_write(session: Session, write: Write, now: datetime) -> None:
-    """Run `write` in `session`'s transaction, with the rows it defers."""
-    _begin_write(session, write, now)
-    _run_deferred(session)
-
-
-def _begin_write(session: Session, write: Write, now: datetime) -> None:
-    """Run `write`, leaving its rows (a `RowWrite`'s own, or those it defers) for
-    `_run_deferred`."""
-    if isinstance(write, RowWrite):
-        defer_row(session, write.statement, write.params)
-    else:
-        write(session, now)
+def new_articles(
+    writes: Sequence[RefreshWrite], stored: Sequence[StoreResult | None]
+) -> StoredArticles:
+    """The articles a group of writes added, with the parse workers' tags where they had
+    them."""
+    articles = StoredArticles()
+    for write, outcome in zip(writes, stored, strict=True):
+        result = write.result
+        if outcome is None or not outcome.new or not isinstance(result, Changed):
+            continue
+        articles.ids.extend(outcome.new_article_ids)
+        articles.documents.extend(Document(e.title, e.text) for e in outcome.new_entries)
+        if result.tags is not None:
+            articles.tags.extend(result.tags[index] for index in outcome.new_entry_indexes)
+            articles.tagged_by = result.tagged_by
+        else:
+            articles.tags.extend([None] * outcome.new)
+    return articles
 
 
 class Writer:
@@ -95,21 +79,18 @@ class Writer:
         self,
         factory: sessionmaker[Session],
         loop: asyncio.AbstractEventLoop,
+        hooks: Sequence[AfterStoreHook] = (),
         max_group: int = 200,
         fill_group: int = 64,
         linger_seconds: float = 0.02,
-        before_commit: Callable[[Session], None] | None = None,
     ) -> None:
         self._factory = factory
         self._loop = loop
-        # Work on what a group wrote, in its transaction (see `_run_before_commit`).
-        self._before_commit = before_commit
+        self._hooks = tuple(hooks)
         self._max_group = max_group
         # A group smaller than `fill_group` waits up to `linger_seconds` for more writes:
-        # each commit rewrites the index pages it touched, so five refreshes committed
-        # together cost a sixth less than five commits, and a warm poll of 2,000 sources
-        # committed in about 36 groups rather than 95 (groups filled to 16) spends a fifth
-        # less of the writer's time. Fetching never waits for it.
+        # each commit rewrites the index pages it touched, so several refreshes committed
+        # together cost less than a commit each. Fetching never waits for it.
         self._fill_group = fill_group
         self._linger_seconds = linger_seconds
         self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
@@ -119,10 +100,10 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="biowire-db", daemon=True)
         self._thread.start()
 
-    def submit(self, write: Write) -> asyncio.Future[None]:
-        """Queue `write`; the future settles when it is committed or has failed. Call from
-        the event loop's thread."""
-        future = self._loop.create_future()
+    def submit(self, write: RefreshWrite) -> asyncio.Future[StoreResult | None]:
+        """Queue `write`; the future settles when it is committed (with what storing a
+        changed feed gave) or has failed. Call from the event loop's thread."""
+        future: asyncio.Future[StoreResult | None] = self._loop.create_future()
         if not self._submitted:
             self._loop.call_soon(self._hand_over)
         self._submitted.append((write, future))
@@ -169,40 +150,24 @@ class Writer:
 
     @staticmethod
     def _settle(outcomes: list[_Outcome]) -> None:
-        for future, error in outcomes:
+        for future, stored, error in outcomes:
             if future.cancelled():
                 continue
             if error is None:
-                future.set_result(None)
+                future.set_result(stored)
             else:
                 future.set_exception(error)
 
     def _commit_group(self, group: list[_Job], outcomes: list[_Outcome]) -> None:
         try:
             with session_scope(self._factory) as session:
-                for write, _ in group:
-                    _begin_write(session, write, datetime.now(UTC))
-                _run_deferred(session)
-                self._run_before_commit(session)
+                stored = apply_writes(session, [write for write, _ in group], self._hooks)
         except Exception as error:
             if len(group) == 1:
-                outcomes.append((group[0][1], error))
+                outcomes.append((group[0][1], None, error))
                 return
             for job in group:
                 self._commit_group([job], outcomes)
             return
-        outcomes.extend((future, None) for _, future in group)
-
-    def _run_before_commit(self, session: Session) -> None:
-        """The hook may add to what the group wrote but never costs it its writes: if it
-        fails, it is logged and the group commits without it (a hook that writes does so
-        in a savepoint of its own)."""
-        if self._before_commit is None:
-            return
-        try:
-            self._before_commit(session)
-        except Exception:
-            log.exception("the work before a group's commit failed; the writes stand")
-
-
-__all__ = ["RowWrite", "Write", "Writer", "apply_write", "defer_row"]
+        for (_, future), outcome in zip(group, stored, strict=True):
+            outcomes.append((future, outcome, None))

@@ -1,4 +1,5 @@
-"""When a source is polled next: adaptive, never sooner than the server asks, backing off."""
+"""When a source is polled next: adaptive, never sooner than the server asks, backing off;
+the rule as a pure function (`decide`), then as polls against real servers apply it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ from email.utils import format_datetime
 
 import pytest
 
-from aggregator.ingest.poll import count_due_sources, due_sources
+from aggregator.ingest.parse import ParsedFeed, parse_feed
+from aggregator.ingest.results import (
+    Changed,
+    Failed,
+    RefreshResult,
+    SourceSnapshot,
+    SourceUpdate,
+    Unchanged,
+)
 from aggregator.ingest.schedule import (
+    PollPolicy,
     ScheduleBounds,
+    decide,
     interval_after_failure,
     interval_after_success,
 )
+from aggregator.ingest.storage import count_due_sources, due_sources
 from aggregator.service import Database
 from aggregator.settings import Settings
 from models import Source, session_scope
@@ -69,6 +81,87 @@ def test_failures_back_off_exponentially_with_jitter() -> None:
 
 def test_retry_after_outlasts_backoff() -> None:
     assert interval_after_failure(1, BOUNDS, retry_after=10_000) == 10_000
+
+
+# --- the whole rule as a pure function: a result and a source in, the source's update out ---
+
+POLICY = PollPolicy(BOUNDS, max_consecutive_failures=3)
+
+
+def no_jitter(low: float, high: float) -> float:
+    return 1.0
+
+
+def hourly_feed(warning: str | None = None) -> ParsedFeed:
+    entries = parse_feed("https://news.example.org/feed", rss(HOURLY_AT_NOON)).entries
+    return ParsedFeed("News", "https://news.example.org/", entries, warning=warning)
+
+
+HOURLY_AT_NOON = [
+    Item(f"Story {n}", f"https://news.example.org/{n}", published=NOW - timedelta(hours=n))
+    for n in range(6)
+]
+FAILING = SourceSnapshot(1, "https://news.example.org/feed", consecutive_failures=1,
+                         poll_interval_seconds=1200)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("result", "source", "expected"),
+    [
+        (
+            Changed(200, hourly_feed(), '"e"', None, "h"),
+            FAILING,
+            SourceUpdate(NOW, 200, 1800, NOW + timedelta(seconds=1800), 0),
+        ),
+        (
+            Changed(200, hourly_feed("feed is not well-formed but was read: x"), None, None, "h",
+                    server_interval=7200),
+            FAILING,
+            SourceUpdate(NOW, 200, 7200, NOW + timedelta(seconds=7200), 0,
+                         error="feed is not well-formed but was read: x"),
+        ),
+        (
+            Unchanged(304, None, None),
+            SourceSnapshot(1, "u", poll_interval_seconds=5400),
+            SourceUpdate(NOW, 304, 5400, NOW + timedelta(seconds=5400), 0),
+        ),
+        (
+            Unchanged(304, None, None, server_interval=10**8),
+            SourceSnapshot(1, "u"),
+            SourceUpdate(NOW, 304, 604800, NOW + timedelta(seconds=604800), 0),
+        ),
+        (
+            Failed("HTTP 503 Service Unavailable", 503),
+            FAILING,
+            SourceUpdate(NOW, 503, 1200, NOW + timedelta(seconds=1200), 2,
+                         error="HTTP 503 Service Unavailable"),
+        ),
+        (
+            Failed("HTTP 429 Too Many Requests", 429, retry_after=9000),
+            SourceSnapshot(1, "u"),
+            SourceUpdate(NOW, 429, 9000, NOW + timedelta(seconds=9000), 1,
+                         error="HTTP 429 Too Many Requests"),
+        ),
+        (
+            Failed("HTTP 410 Gone", 410),
+            SourceSnapshot(1, "u"),
+            SourceUpdate(NOW, 410, 600, NOW + timedelta(seconds=600), 1, error="HTTP 410 Gone",
+                         disabled_reason="the server says the feed is gone (HTTP 410)"),
+        ),
+        (
+            Failed("could not connect: refused"),
+            SourceSnapshot(1, "u", consecutive_failures=2),
+            SourceUpdate(NOW, None, 2400, NOW + timedelta(seconds=2400), 3,
+                         error="could not connect: refused",
+                         disabled_reason="disabled after 3 consecutive failures; "
+                         "last: could not connect: refused"),
+        ),
+    ],
+    ids=["changed", "changed-with-warning-and-hint", "unchanged-keeps-interval",
+         "unchanged-hint-capped", "failure-backs-off", "retry-after", "gone", "too-many-failures"],
+)  # fmt: skip
+def test_decide(result: RefreshResult, source: SourceSnapshot, expected: SourceUpdate) -> None:
+    assert decide(result, source, POLICY, NOW, jitter=no_jitter) == expected
 
 
 @pytest.fixture
