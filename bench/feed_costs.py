@@ -2,8 +2,8 @@
 
 The poll benchmark's feeds (20 items, ~22 KB each) go through feedparser as the floor runs
 it, `parse_feed`, `prepare_feed` (parse and tag with the shipped model), and
-`writer.apply_writes` (storing, with the tagging hook) into a fresh SQLite file, committed `--group` feeds at a time (5 by default, as the poll's
-writer groups them when busy).
+`writer.apply_writes` (storing, with the tagging hook) into a fresh SQLite file, committed
+`--group` feeds at a time (5 by default, as the poll's writer groups them when busy).
 Figures are CPU milliseconds a feed, the best of three passes (the store: one pass, since a
 second would find every article stored).
 """
