@@ -17,6 +17,8 @@ starts (`set_enabled(settings.fast_paths)`); the equivalence tests run both ways
 
 from __future__ import annotations
 
+from models import sqlite_driver
+
 _enabled = True
 
 
@@ -30,3 +32,4 @@ def set_enabled(flag: bool) -> None:
     process. The parse workers are told by their pool, when they start."""
     global _enabled
     _enabled = flag
+    sqlite_driver.set_enabled(flag)  # `models` has a switch of its own: it never imports us

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator import speedups
 from aggregator.classify.registry import train_model
 from aggregator.database import upgrade_database
 from aggregator.service import Database, open_database, poll_once
@@ -33,6 +34,22 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def fast_paths() -> bool:
+    """Whether the test takes Biowire's fast paths, as a process does by default; the
+    equivalence tests parametrise it to run both ways (`BIOWIRE_FAST_PATHS`)."""
+    return True
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_switch(fast_paths: bool) -> Iterator[None]:
+    """Each test starts with the process's switch at `fast_paths`, and leaves it as it was."""
+    previous = speedups.enabled()
+    speedups.set_enabled(fast_paths)
+    yield
+    speedups.set_enabled(previous)
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +79,10 @@ def empty_database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, fast_paths: bool) -> Settings:
     return Settings(
         database_url=database_url,
+        fast_paths=fast_paths,
         allow_private_networks=True,
         admin_token="test-token",
         total_timeout=5.0,
