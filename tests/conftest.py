@@ -23,6 +23,19 @@ from aggregator.settings import Settings, get_settings
 from aggregator.taxonomy import default_taxonomy
 from models import session_scope
 
+# The checkout these tests belong to.
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def children_import_this_checkout() -> Iterator[None]:
+    """Processes the tests start import this checkout, not the one the package is installed
+    from: a fresh interpreter starts in a test's temporary directory, and the parse pool's
+    fork server ignores its parent's `sys.path` (CPython 3.11 passes it but never applies it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(REPOSITORY_ROOT), prepend=os.pathsep)
+        yield
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
@@ -34,6 +47,10 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+# Runs a test with the fast paths on and off (`BIOWIRE_FAST_PATHS`): an equivalence test.
+both_paths = pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "as-shipped"])
 
 
 @pytest.fixture
