@@ -17,6 +17,7 @@ from joblib.externals.loky import get_reusable_executor
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator import speedups
 from aggregator.classify.registry import active_model, ensure_model
 from aggregator.classify.tagging import TagNewArticles, classify_pending, topic_ids
 from aggregator.database import require_current_schema, upgrade_database
@@ -50,7 +51,12 @@ class Database:
 
 
 def open_database(settings: Settings, migrate: bool = False) -> Database:
-    """Connect; with `migrate`, bring the schema to head first, else insist it is there."""
+    """Connect; with `migrate`, bring the schema to head first, else insist it is there.
+
+    Every use case here starts from the database this opens, so this is where a process
+    doing Biowire's work takes its fast-paths switch from the settings (`speedups`).
+    """
+    speedups.set_enabled(settings.fast_paths)
     if migrate:
         upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -15,12 +15,26 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator import speedups
 from aggregator.classify.registry import train_model
 from aggregator.database import upgrade_database
 from aggregator.service import Database, open_database, poll_once
 from aggregator.settings import Settings, get_settings
 from aggregator.taxonomy import default_taxonomy
 from models import session_scope
+
+# The checkout these tests belong to.
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def children_import_this_checkout() -> Iterator[None]:
+    """Processes the tests start import this checkout, not the one the package is installed
+    from: a fresh interpreter starts in a test's temporary directory, and the parse pool's
+    fork server ignores its parent's `sys.path` (CPython 3.11 passes it but never applies it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(REPOSITORY_ROOT), prepend=os.pathsep)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +47,26 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+# Runs a test with the fast paths on and off (`BIOWIRE_FAST_PATHS`): an equivalence test.
+both_paths = pytest.mark.parametrize("fast_paths", [True, False], ids=["fast", "as-shipped"])
+
+
+@pytest.fixture
+def fast_paths() -> bool:
+    """Whether the test takes Biowire's fast paths, as a process does by default; the
+    equivalence tests parametrise it to run both ways (`BIOWIRE_FAST_PATHS`)."""
+    return True
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_switch(fast_paths: bool) -> Iterator[None]:
+    """Each test starts with the process's switch at `fast_paths`, and leaves it as it was."""
+    previous = speedups.enabled()
+    speedups.set_enabled(fast_paths)
+    yield
+    speedups.set_enabled(previous)
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +96,10 @@ def empty_database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, fast_paths: bool) -> Settings:
     return Settings(
         database_url=database_url,
+        fast_paths=fast_paths,
         allow_private_networks=True,
         admin_token="test-token",
         total_timeout=5.0,

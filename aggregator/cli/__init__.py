@@ -1,2 +1,3 @@
-"""The `biowire` command: `main` assembles the sub-commands, each importing what it needs
+"""The `biowire` command: `main` assembles the command groups (`database`, `sources`,
+`pipeline`, `classifier`, with what they share in `common`), each importing what it needs
 only when it runs, so that `biowire --help` starts at once."""

@@ -1,48 +1,30 @@
 """`biowire` commands for the classifier: train, model list/activate, label, evaluate.
 
-Registered on the main app by `aggregator.cli`.
+Registered on the main app by `aggregator.cli.main`. Each imports the classifier (and with
+it scikit-learn) when it runs, not when `biowire` starts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import func, make_url, select
 
-from aggregator.classify.corrections import set_topics
-from aggregator.classify.evaluation import Evaluation, evaluate_file
-from aggregator.classify.model import Classifier
-from aggregator.classify.registry import (
-    activate_model,
-    active_model,
-    load_classifier,
-    shipped_classifier,
-    train_model,
-)
-from aggregator.classify.tagging import (
-    BATCH_SIZE,
-    classify_pending,
-    mark_for_retagging,
-    retag_window_start,
-)
+from aggregator.cli.common import console, database, err_console, load_settings
 from aggregator.errors import BiowireError, ClassifierError
-from aggregator.service import Database, open_database
-from aggregator.settings import Settings, get_settings
-from aggregator.taxonomy import default_taxonomy
-from models import Article, ClassifierModel, session_scope
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from aggregator.classify.evaluation import Evaluation
+    from aggregator.classify.model import Classifier
+    from aggregator.service import Database
+    from aggregator.settings import Settings
 
 model_app = typer.Typer(help="Classifier model versions.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -53,6 +35,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress(what: str) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn(f"[bold]{what}"), TextColumn("{task.description}"), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)  # fmt: skip
 
@@ -60,9 +44,14 @@ def _progress(what: str) -> Progress:
 def train() -> None:
     """Train a model on every signal (seed set, publisher categories, editors'
     corrections), make it the active one and retag recent articles."""
-    settings = get_settings()
-    db = open_database(settings)
-    try:
+    from rich.table import Table
+
+    from aggregator.classify.registry import train_model
+    from aggregator.taxonomy import default_taxonomy
+    from models import session_scope
+
+    settings = load_settings()
+    with database(settings) as db:
         with _progress("training") as progress, session_scope(db.factory) as session:
             task = progress.add_task("", total=None)
 
@@ -80,14 +69,17 @@ def train() -> None:
             table.add_row(topic, f"{f1:.3f}", f"{report.thresholds[topic]:.3f}")
         console.print(table)
         _retag(settings, db, model_id)
-    finally:
-        db.close()
 
 
 @model_app.command("list")
 def model_list() -> None:
     """Every trained model version, newest first; * marks the active one."""
-    with _database() as db, session_scope(db.factory) as session:
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from models import ClassifierModel, session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
         table = Table("", "id", "created", "seed", "publisher", "editor", "cv micro-F1",
                       "cv macro-F1", "train s", box=None)  # fmt: skip
         for m in session.scalars(select(ClassifierModel).order_by(ClassifierModel.id.desc())):
@@ -104,15 +96,15 @@ def model_list() -> None:
 @model_app.command("activate")
 def model_activate(model_id: int) -> None:
     """Make model MODEL_ID the active one (e.g. roll back) and retag recent articles."""
-    settings = get_settings()
-    db = open_database(settings)
-    try:
+    from aggregator.classify.registry import activate_model
+    from models import session_scope
+
+    settings = load_settings()
+    with database(settings) as db:
         with session_scope(db.factory) as session:
             activate_model(session, model_id)
         console.print(f"model #{model_id} is now active")
         _retag(settings, db, model_id)
-    finally:
-        db.close()
 
 
 def label(
@@ -120,7 +112,10 @@ def label(
     slugs: Annotated[list[str], typer.Argument(help="Topic slugs; none means no topic.")],
 ) -> None:
     """Set an article's topics by hand. Kept forever and used by every later training."""
-    with _database() as db, session_scope(db.factory) as session:
+    from aggregator.classify.corrections import set_topics
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
         try:
             article = set_topics(session, article_id, slugs, editor="cli")
         except LookupError as error:
@@ -136,6 +131,9 @@ def evaluate(
 ) -> None:
     """Score the classifier on a labelled JSONL file (trains a fresh model on its train
     rows if it has any, else scores the active model)."""
+    from aggregator.classify.evaluation import evaluate_file
+
+    load_settings()  # before any work: it sets the fast-paths switch
     with _progress("training") as progress:
         task = progress.add_task("", total=None, visible=False)
 
@@ -151,6 +149,14 @@ def evaluate(
 
 def _active_classifier() -> Classifier:
     """The configured database's active model; the shipped one if there is none."""
+    from sqlalchemy import make_url
+
+    from aggregator.classify.registry import active_model, load_classifier, shipped_classifier
+    from aggregator.service import open_database
+    from aggregator.settings import get_settings
+    from aggregator.taxonomy import default_taxonomy
+    from models import session_scope
+
     settings = get_settings()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
@@ -178,6 +184,8 @@ def _active_classifier() -> Classifier:
 
 
 def _print_evaluation(e: Evaluation) -> None:
+    from rich.table import Table
+
     if e.ignored_labels:
         console.print(f"labels not in the taxonomy, ignored: {', '.join(e.ignored_labels)}")
     table = Table("label", "precision", "recall", "F1", "support", box=None)
@@ -194,6 +202,17 @@ def _retag(settings: Settings, db: Database, model_id: int) -> None:
     """Retag the last `retag_days` of articles for the newly active model, one committed
     batch at a time, so a long retag neither holds one huge transaction nor loses its work
     if interrupted. Articles an editor corrected keep their tags."""
+    from sqlalchemy import func, select
+
+    from aggregator.classify.registry import load_classifier
+    from aggregator.classify.tagging import (
+        BATCH_SIZE,
+        classify_pending,
+        mark_for_retagging,
+        retag_window_start,
+    )
+    from models import Article, ClassifierModel, session_scope
+
     with session_scope(db.factory) as session:
         queued = mark_for_retagging(session, retag_window_start(settings.retag_days))
     with session_scope(db.factory) as session:
@@ -211,15 +230,6 @@ def _retag(settings: Settings, db: Database, model_id: int) -> None:
             progress.advance(task, done)
     console.print(f"{queued} articles of the last {settings.retag_days} days queued and "
                   f"{pending} retagged")  # fmt: skip
-
-
-@contextlib.contextmanager
-def _database() -> Iterator[Database]:
-    db = open_database(get_settings())
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def _figure(value: object, digits: int = 3) -> str:

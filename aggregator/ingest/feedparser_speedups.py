@@ -1,5 +1,8 @@
 """Faster paths through feedparser's hottest helpers, each giving exactly the result of the
-code it bypasses. `aggregator.ingest.parse` applies them when it is imported.
+code it bypasses. `install()` puts them in place and `uninstall()` puts feedparser's own
+back. Only the parse workers install them, as they start with the fast paths on
+(`aggregator.ingest.parse_pool.start_worker`); importing this module changes nothing, so
+anywhere else feedparser runs as shipped.
 
 A poll parses thousands of feeds, and profiles of it showed feedparser spending much of
 its time not parsing but in three helpers called for every element: joining the same URLs
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import feedparser
@@ -22,29 +26,52 @@ from feedparser import FeedParserDict
 
 # The keys FeedParserDict computes or looks up under another name (feedparser 6.0).
 _COMPUTED_KEYS = frozenset({"category", "enclosures", "license", "updated", "updated_parsed"})
+# feedparser's own helpers as it ships them, for `uninstall`.
+_ORIGINAL_URLJOIN: Any = getattr(feedparser.urls, "_urljoin", None)
 _ORIGINAL_GETITEM = FeedParserDict.__getitem__
+_ORIGINAL_GET = FeedParserDict.get
+# The cached join, made once: its cache outlives an uninstall and install.
+_cached_urljoin: Callable[..., Any] | None = None
 
 
-def tune_feedparser() -> None:
+def install() -> None:
+    """Put every faster path in place (again, it changes nothing)."""
     _memoise_urljoin()
     _deep_copy_directly()
     _look_keys_up_directly()
+
+
+def uninstall() -> None:
+    """Put back feedparser's own helpers, exactly as it ships them."""
+    if _cached_urljoin is not None:
+        if feedparser.urls._urljoin is _cached_urljoin:
+            feedparser.urls._urljoin = _ORIGINAL_URLJOIN
+        if getattr(feedparser.mixin, "_urljoin", None) is _cached_urljoin:
+            feedparser.mixin._urljoin = _ORIGINAL_URLJOIN
+    if vars(FeedParserDict).get("__deepcopy__") is _deep_copy:
+        del FeedParserDict.__deepcopy__
+    if FeedParserDict.__getitem__ is _getitem:
+        FeedParserDict.__getitem__ = _ORIGINAL_GETITEM
+    if FeedParserDict.get is _get:
+        FeedParserDict.get = _ORIGINAL_GET
 
 
 def _memoise_urljoin() -> None:
     """Cache feedparser's URL join, a pure function of its two strings.
 
     As it parses, feedparser joins the base URL in scope to every element's own base (its
-    xml:base, or else the same base again) and to every link and id: about a fifth of its
-    time on a typical feed, spent joining the same pairs of strings over and over.
+    xml:base, or else the same base again) and to every link and id: much of its time on a
+    typical feed is spent joining the same pairs of strings over and over.
     """
+    global _cached_urljoin
     original = getattr(feedparser.urls, "_urljoin", None)
-    if original is None or hasattr(original, "cache_info"):
+    if original is None or original is not _ORIGINAL_URLJOIN:
         return
-    cached = functools.lru_cache(maxsize=4096)(original)
-    feedparser.urls._urljoin = cached  # the join `make_safe_absolute_uri` calls
+    if _cached_urljoin is None:
+        _cached_urljoin = functools.lru_cache(maxsize=4096)(original)
+    feedparser.urls._urljoin = _cached_urljoin  # the join `make_safe_absolute_uri` calls
     if getattr(feedparser.mixin, "_urljoin", None) is original:
-        feedparser.mixin._urljoin = cached  # the parser's own imported name for it
+        feedparser.mixin._urljoin = _cached_urljoin  # the parser's own imported name for it
 
 
 def _deep_copy(self: FeedParserDict, memo: dict[int, Any]) -> FeedParserDict:
@@ -60,8 +87,9 @@ def _deep_copy_directly() -> None:
 
     feedparser deep-copies the parameters of every title and summary it reads (type,
     language, base: a handful of strings); without this method, `copy.deepcopy` takes its
-    generic path for a dict subclass, a twentieth of the time of parsing a feed. The copy
-    is the same: the keys were mapped when first set, so they are copied as they are.
+    generic path for a dict subclass, pickling's reduce protocol, at a cost a profile of
+    parsing shows. The copy is the same: the keys were mapped when first set, so they are
+    copied as they are.
     """
     if "__deepcopy__" not in vars(FeedParserDict):
         FeedParserDict.__deepcopy__ = _deep_copy
@@ -102,7 +130,7 @@ def _written_against(module: Any) -> bool:
 
 
 def is_tuned() -> bool:
-    """Whether every tuning is in place (for a test)."""
+    """Whether every faster path is in place (for a test)."""
     return (
         hasattr(feedparser.urls._urljoin, "cache_info")
         and feedparser.mixin._urljoin is feedparser.urls._urljoin

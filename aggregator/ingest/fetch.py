@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
@@ -26,7 +27,7 @@ import httpx
 import yarl
 from httpx_aiohttp.transport import AIOHTTP_EXC_MAP
 
-from aggregator import PRODUCT_URL, __version__
+from aggregator import PRODUCT_URL, __version__, speedups
 from aggregator.errors import BodyTooLarge, FetchError, HTTPStatusError
 from aggregator.ingest.guard import AddressGuard, GuardedResolver, refuse_private_literal
 
@@ -164,20 +165,28 @@ def _raise_as_httpx_error(error: Exception) -> NoReturn:
 
 
 class FeedClient(httpx.AsyncClient):
-    """The client a poll run shares: httpx's API, plus `open_feed`, which hands one GET
-    straight to the transport. `AsyncClient.send` runs cookie, auth and event-hook machinery
-    on every request, none of which a feed GET uses (extracting cookies alone cost about an
-    eighth of a fetch), and a feed poller keeps no cookies between requests anyway."""
+    """The client a poll run shares: httpx's API, plus `open_feed`, which with the fast
+    paths on hands one GET straight to the transport. `AsyncClient.send` runs cookie, auth
+    and event-hook machinery on every request, none of which a feed GET uses (extracting
+    cookies alone was a large share of a fetch: BENCHMARKS.md). Either way no cookie is
+    kept: a feed poller has no session, and its jar refuses them all."""
 
     def __init__(self, transport: FeedTransport, headers: dict[str, str]) -> None:
-        super().__init__(transport=transport, headers=headers, follow_redirects=False)
+        super().__init__(
+            transport=transport, headers=headers, follow_redirects=False,
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )  # fmt: skip
         self._feed_transport = transport
         self._feed_headers = httpx.Headers(headers)
 
     async def open_feed(
         self, url: str, headers: list[tuple[str, str]], timeout: httpx.Timeout
     ) -> httpx.Response:
-        """GET `url` with the client's headers and `headers`; the body is left to stream."""
+        """GET `url` with the client's headers and `headers`; the body is left to stream.
+        With the fast paths off, through httpx's own `send`, as httpx ships it."""
+        if not speedups.enabled():
+            request = self.build_request("GET", url, headers=headers, timeout=timeout)
+            return await self.send(request, stream=True)
         request_headers = httpx.Headers(self._feed_headers)  # a copy, already normalised
         for name, value in headers:
             request_headers[name] = value
@@ -358,10 +367,15 @@ async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
         for piece in decoders[stage].feed(data, max_bytes + 1):
             decode(piece, stage + 1)
 
-    # Our transport's stream is read directly: `aiter_raw`'s bookkeeping around it (a
-    # context manager, a re-chunker) cost more a response than the reading did.
+    # With the fast paths on, our transport's stream is read directly: `aiter_raw`'s
+    # bookkeeping around it (a context manager, a re-chunker) cost more a response than the
+    # reading did.
     stream = response.stream
-    raw_chunks = stream if isinstance(stream, _AiohttpStream) else response.aiter_raw()
+    raw_chunks: AsyncIterable[bytes]
+    if speedups.enabled() and isinstance(stream, _AiohttpStream):
+        raw_chunks = stream
+    else:
+        raw_chunks = response.aiter_raw()
     async for raw in raw_chunks:
         decode(raw, 0)
     return b"".join(chunks)

@@ -1,5 +1,6 @@
 """Turning a fetched body into normalised entries. The only module that touches feedparser
-(with `aggregator.ingest.feedparser_speedups`, its faster paths through feedparser's helpers).
+(with `aggregator.ingest.feedparser_speedups`, faster paths through feedparser's helpers that
+the parse workers install when they start; elsewhere feedparser runs as shipped).
 
 `parse_feed(url, body, headers)` either returns a `ParsedFeed` or raises `ParseError` with a
 sentence a person can act on; it never returns feedparser's own structures.
@@ -19,16 +20,12 @@ from typing import Any
 import feedparser
 
 from aggregator.errors import ParseError
-from aggregator.ingest.feedparser_speedups import tune_feedparser
 from aggregator.ingest.sanitize import html_to_text, sanitize_html, sanitized_to_text
 from aggregator.ingest.urls import canonical_url
 
 # Seconds per `sy:updatePeriod` unit (RSS 1.0 Syndication module).
 _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
                "yearly": 31536000}  # fmt: skip
-
-
-tune_feedparser()
 
 
 @dataclass(frozen=True)

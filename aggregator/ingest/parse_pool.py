@@ -12,6 +12,7 @@ process that does not hold that model returns the entries untagged, for
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import multiprocessing
@@ -27,9 +28,11 @@ from datetime import datetime
 from multiprocessing.context import BaseContext
 from typing import Any, ParamSpec, TypeVar, cast
 
+from aggregator import speedups
 from aggregator.classify.model import Classifier
 from aggregator.classify.types import Document, TopicScore
 from aggregator.errors import ClassifierError, ParseError
+from aggregator.ingest import feedparser_speedups
 from aggregator.ingest.parse import ParsedFeed, parse_feed
 
 log = logging.getLogger("biowire.parse_pool")
@@ -62,9 +65,18 @@ def collect_garbage_less_often() -> None:
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
 
 
-def start_worker(model_id: int | None = None, blob: bytes | None = None) -> None:
-    """A parse worker's start (the pool's initializer): collection tuned as in the poller,
-    and the model loaded once, if there is one."""
+def start_worker(
+    model_id: int | None = None, blob: bytes | None = None, *, fast_paths: bool
+) -> None:
+    """A parse worker's start (the pool's initializer): its pool's fast-paths switch, and
+    with it feedparser's faster paths or feedparser exactly as shipped (a forked worker may
+    inherit either); collection tuned as in the poller; and the model loaded once, if there
+    is one."""
+    speedups.set_enabled(fast_paths)
+    if fast_paths:
+        feedparser_speedups.install()
+    else:
+        feedparser_speedups.uninstall()
     collect_garbage_less_often()
     if model_id is not None and blob is not None:
         install_model(model_id, blob)
@@ -215,7 +227,8 @@ class ParsePool(Executor):
         return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
-            initializer=start_worker,
+            # Each worker takes this process's switch as it starts (see `aggregator.speedups`).
+            initializer=functools.partial(start_worker, fast_paths=speedups.enabled()),
             initargs=self._model or (),
         )
 

@@ -1,15 +1,21 @@
-"""The dialect seam's bulk insert stores what SQLAlchemy's own INSERT would."""
+"""The dialect seam's lookups and bulk inserts give what SQLAlchemy's own execution gives,
+with SQLite's driver called directly (the fast paths on) and without (off)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select, text
+from sqlalchemy import Engine, Table, bindparam, event, insert, select, text
 
 from models import Article, make_engine
-from models.dialect import _driver_select, insert_rows, select_in
+from models.dialect import insert_rows, select_in
+from models.sqlite_driver import _compiled_select
+
+# Both ways through the seam; the `fast_paths` fixture (tests/conftest.py) sets the switch.
+both_paths = pytest.mark.parametrize("fast_paths", [True, False], ids=["driver", "sqlalchemy"])
 
 _ARTICLES = cast(Table, Article.__table__)
 # Every column that has a default must be given (see the next test).
@@ -25,6 +31,7 @@ def _row(key: str, published: datetime) -> tuple[Any, ...]:
             "<p>Body</p>", "", "Body", _FETCHED)  # fmt: skip
 
 
+@both_paths
 def test_insert_rows_stores_the_text_sqlalchemy_would(database_url: str) -> None:
     # Out of the table's column order, a zone other than UTC, and microseconds of 0.
     columns = tuple(reversed(_COLUMNS))
@@ -54,7 +61,7 @@ def test_insert_rows_stores_the_text_sqlalchemy_would(database_url: str) -> None
     assert read["a"].categories == ["gates", "kiosks"]
 
 
-def test_insert_rows_refuses_a_partial_row_set(database_url: str) -> None:
+def test_insert_rows_refuses_a_partial_row_set_on_the_drivers_path(database_url: str) -> None:
     engine = make_engine(database_url)
     with engine.begin() as connection, pytest.raises(ValueError, match="every column"):
         # `fetched_at` has a default that SQLAlchemy would fill in; this path does not.
@@ -62,6 +69,19 @@ def test_insert_rows_refuses_a_partial_row_set(database_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.parametrize("fast_paths", [False], ids=["sqlalchemy"])
+def test_insert_rows_off_the_fast_path_is_sqlalchemys_own(database_url: str) -> None:
+    columns = ("dedup_key", "title", "published_at", "content_hash")
+    row = ("a-key", "Title", datetime(2026, 3, 1, tzinfo=UTC), "0" * 64)
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        insert_rows(connection, _ARTICLES, columns, [row])
+        [fetched_at] = connection.execute(select(_ARTICLES.c.fetched_at)).scalars()
+    engine.dispose()
+    assert fetched_at is not None  # the column's default, filled in by SQLAlchemy
+
+
+@both_paths
 def test_select_in_finds_what_sqlalchemy_finds(database_url: str) -> None:
     published = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     engine = make_engine(database_url)
@@ -84,7 +104,43 @@ def test_select_in_finds_what_sqlalchemy_finds(database_url: str) -> None:
         assert sorted(key for key, _ in found) == ["a", "c"]
         assert [key for key, _ in select_in(connection, by_key, ["b"], title="")] == ["b"]
         assert select_in(connection, dates, ["a"]) == [(published,)]
-        # The first goes straight to the driver on SQLite; the second cannot.
-        assert _driver_select(connection.dialect, by_key, 4) is not None
-        assert _driver_select(connection.dialect, dates, 1) is None
+        # The first can go straight to the driver on SQLite; the second cannot.
+        assert _compiled_select(connection.dialect, by_key, 4) is not None
+        assert _compiled_select(connection.dialect, dates, 1) is None
     engine.dispose()
+
+
+@pytest.fixture
+def compiled_statements(database_url: str) -> Iterator[tuple[Engine, list[bool]]]:
+    """An engine, and for each statement it sends through SQLAlchemy's execution or
+    `exec_driver_sql`, whether SQLAlchemy compiled it (a direct cursor sends none)."""
+    engine = make_engine(database_url)
+    compiled: list[bool] = []
+
+    def record(*args: Any) -> None:  # (conn, cursor, statement, params, context, many)
+        compiled.append(args[4].compiled is not None)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield engine, compiled
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("fast_paths", "sent"),
+    [(True, [False]), (False, [True, True])],
+    ids=["driver", "sqlalchemy"],
+)
+def test_the_switch_chooses_who_runs_the_statements(
+    compiled_statements: tuple[Engine, list[bool]], sent: list[bool]
+) -> None:
+    engine, compiled = compiled_statements
+    published = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    by_key = select(_ARTICLES.c.id).where(
+        _ARTICLES.c.dedup_key.in_(bindparam("values", expanding=True))
+    )
+    with engine.begin() as connection:
+        insert_rows(connection, _ARTICLES, _COLUMNS, [_row("a", published)])
+        assert len(select_in(connection, by_key, ["a"])) == 1
+    # The driver's path: the insert as driver SQL, the lookup on a cursor of its own
+    # (unseen); SQLAlchemy's: both compiled by it.
+    assert compiled == sent

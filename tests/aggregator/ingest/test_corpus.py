@@ -6,7 +6,8 @@ the entry's guid finds the article linked to the source, and that article's titl
 the entry's. Where Biowire stores one article for several entries (the same story in two
 files, or a guid repeated within one file, which is the same item edited), the stored title
 must be the title of one of those entries, and the test counts those cases apart. Each file
-feedparser cannot read must leave a readable error on its source.
+feedparser cannot read must leave a readable error on its source. The run is made twice:
+with the fast paths, and with every library as shipped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aggregator.service import Database, poll_once
 from aggregator.settings import Settings
 from models import Article, ArticleSource, Source, session_scope
 from tests.aggregator.helpers import add_sources
+from tests.conftest import both_paths
 from tests.fixtures.corpus import CORPUS_ROOT, CorpusFile, FeedparserView, corpus_files
 from tests.fixtures.corpus import feedparser_view as view_of
 from tests.fixtures.servers import Exchange, LoopbackServer
@@ -53,6 +55,7 @@ def corpus_server(files: list[CorpusFile]) -> Iterator[LoopbackServer]:
         yield server
 
 
+@both_paths
 def test_every_corpus_file_is_polled_in_one_run(
     settings: Settings, db: Database, corpus_server: LoopbackServer, files: list[CorpusFile]
 ) -> None:

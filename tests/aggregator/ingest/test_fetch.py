@@ -1,4 +1,5 @@
-"""Fetching against a real server on 127.0.0.1: what we send, what we follow, what we keep."""
+"""Fetching against a real server on 127.0.0.1: what we send, what we follow, what we keep.
+The tests of fetching run both with the fast path through httpx and with httpx as shipped."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from aggregator import PRODUCT_URL
@@ -25,7 +27,7 @@ from aggregator.ingest.parse_pool import (
 from aggregator.service import Database, poll_once
 from aggregator.settings import Settings
 from tests.aggregator.helpers import add_sources, articles_of, source_state
-from tests.conftest import run_poll
+from tests.conftest import both_paths, run_poll
 from tests.fixtures.feeds import BIOMETRIC_ITEMS, rss
 from tests.fixtures.servers import Exchange, LoopbackServer, redirect, sequence, serve, status
 
@@ -47,6 +49,7 @@ def fetch(url: str, limits: FetchLimits | None = None) -> object:
     return asyncio.run(go())
 
 
+@both_paths
 def test_requests_name_the_product_and_ask_for_feeds(server: LoopbackServer) -> None:
     server.routes["/feed"] = serve(rss(BIOMETRIC_ITEMS))
     fetch(server.url("/feed"))
@@ -57,6 +60,7 @@ def test_requests_name_the_product_and_ask_for_feeds(server: LoopbackServer) -> 
     assert request.headers["accept-encoding"] == "gzip, deflate"
 
 
+@both_paths
 def test_conditional_get_uses_last_modified(
     settings: Settings, db: Database, server: LoopbackServer
 ) -> None:
@@ -77,6 +81,7 @@ def test_conditional_get_uses_last_modified(
     assert source_state(db, source_id).last_modified == stamp
 
 
+@both_paths
 def test_unchanged_body_is_not_parsed_again(
     settings: Settings, db: Database, server: LoopbackServer
 ) -> None:
@@ -91,6 +96,7 @@ def test_unchanged_body_is_not_parsed_again(
     assert source_state(db, source_id).body_hash is not None
 
 
+@both_paths
 def test_cookies_a_server_sets_are_not_sent_back(server: LoopbackServer) -> None:
     # A feed poller keeps no session: one feed's cookie must not follow the client around.
     server.routes["/feed"] = serve(rss(BIOMETRIC_ITEMS), headers={"Set-Cookie": "id=abc; Path=/"})
@@ -107,6 +113,34 @@ def test_cookies_a_server_sets_are_not_sent_back(server: LoopbackServer) -> None
     assert [r.headers.get("cookie") for r in server.requests] == [None, None]
 
 
+@pytest.mark.parametrize(
+    ("fast_paths", "through_send"), [(True, False), (False, True)], ids=["fast", "as-shipped"]
+)
+def test_the_switch_chooses_who_sends_the_request(
+    server: LoopbackServer, through_send: bool
+) -> None:
+    # httpx runs a client's event hooks in `AsyncClient.send`; the fast path skips it.
+    body = rss(BIOMETRIC_ITEMS)
+    server.routes["/feed"] = serve(body)
+    sent: list[httpx.URL] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(request.url)
+
+    async def go() -> object:
+        client = build_client(ClientOptions(allow_private_networks=True))
+        client.event_hooks = {"request": [record]}
+        try:
+            return await fetch_feed(client, server.url("/feed"), FetchLimits())
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    assert result.body == body  # type: ignore[attr-defined]
+    assert sent == ([httpx.URL(server.url("/feed"))] if through_send else [])
+
+
+@both_paths
 def test_five_redirects_are_followed(server: LoopbackServer) -> None:
     for hop in range(5):
         server.routes[f"/hop{hop}"] = redirect(302, f"/hop{hop + 1}")
@@ -115,6 +149,7 @@ def test_five_redirects_are_followed(server: LoopbackServer) -> None:
     assert result.status == 200 and result.final_url == server.url("/hop5")  # type: ignore[attr-defined]
 
 
+@both_paths
 @pytest.mark.parametrize(
     "location",
     ["ftp://127.0.0.1/feed.xml", "file:///etc/passwd", "gopher://127.0.0.1/1"],
@@ -126,6 +161,7 @@ def test_only_http_and_https_are_followed(server: LoopbackServer, location: str)
         fetch(server.url("/feed"))
 
 
+@both_paths
 def test_503_retry_after_is_honoured(
     settings: Settings, db: Database, server: LoopbackServer
 ) -> None:
@@ -226,6 +262,7 @@ def test_parse_pool_never_forks_beside_another_thread_or_in_an_event_loop() -> N
     assert asyncio.run(in_a_loop()) is False
 
 
+@both_paths
 def test_a_refused_connection_is_not_called_a_timeout() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

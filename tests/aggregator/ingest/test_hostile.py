@@ -1,7 +1,8 @@
 """Hostile servers: each misbehaves in one way, in a run with well-behaved sources beside it.
 
 Every test checks two things: the hostile source ends in a recorded state (error, status,
-failure count, next poll), and the other sources of the same run all land.
+failure count, next poll), and the other sources of the same run all land. Each runs both
+with the fast paths and with the libraries as shipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aggregator.service import Database
 from aggregator.settings import Settings
 from models import Source
 from tests.aggregator.helpers import add_sources, articles_of, source_state
-from tests.conftest import run_poll
+from tests.conftest import both_paths, run_poll
 from tests.fixtures.feeds import Item, recent, rss
 from tests.fixtures.servers import (
     LoopbackServer,
@@ -29,6 +30,8 @@ from tests.fixtures.servers import (
     status,
     trickle,
 )
+
+pytestmark = both_paths
 
 GOOD_PATHS = ("/good/one", "/good/two")
 

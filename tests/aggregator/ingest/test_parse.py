@@ -59,38 +59,6 @@ def test_relative_links_in_content_are_resolved() -> None:
     )
 
 
-def test_feedparser_is_tuned() -> None:
-    # The faster paths of aggregator.ingest.feedparser_speedups; if a feedparser release moves what
-    # one of them replaces, this says the saving is gone.
-    import feedparser.urls
-
-    from aggregator.ingest.feedparser_speedups import is_tuned
-
-    assert is_tuned()
-    assert feedparser.urls._urljoin("https://example.org/a/b", "../c") == "https://example.org/c"
-
-
-def test_feedparsers_dict_reads_aliases_and_computed_keys_as_before() -> None:
-    import feedparser
-
-    entry = feedparser.FeedParserDict(
-        summary="s", id="g", published="p", published_parsed=(2026,), tags=[{"term": "t"}],
-        links=[{"rel": "enclosure", "href": "e"}, {"rel": "license", "href": "l"}],
-    )  # fmt: skip
-    assert entry["description"] == entry.get("description") == "s"
-    assert entry["guid"] == entry.guid == "g"
-    assert entry.get("updated_parsed") == (2026,)  # falls back to the published date
-    assert "updated_parsed" not in entry
-    assert entry["category"] == "t"
-    assert entry["enclosures"] == [{"href": "e"}]
-    assert entry["license"] == "l"
-    assert entry.get("missing", "default") == "default"
-    with pytest.raises(KeyError):
-        entry["missing"]
-    with pytest.raises(AttributeError):
-        _ = entry.missing
-
-
 def test_missing_date_becomes_fetch_time_and_future_is_clamped() -> None:
     body = rss(
         [
@@ -145,20 +113,3 @@ def test_updated_dates_fall_back_as_feedparser_reads_them() -> None:
         "Updated only": (datetime(2026, 2, 5, 10, tzinfo=UTC),) * 2,
         "Published only": (datetime(2026, 2, 7, 11, tzinfo=UTC),) * 2,
     }
-
-
-def test_feedparsers_dicts_deep_copy_as_they_did() -> None:
-    import copy
-
-    import feedparser
-
-    params = feedparser.FeedParserDict(type="text/html", language="en", base="https://e.org/")
-    params["nested"] = feedparser.FeedParserDict(value=["a", "b"])
-    copied = copy.deepcopy(params)
-    assert type(copied) is feedparser.FeedParserDict
-    assert copied == params
-    assert copied["nested"] is not params["nested"]
-    assert copied["nested"]["value"] is not params["nested"]["value"]
-    # What copy.deepcopy made of it before (the generic path for a dict subclass).
-    generic = copy._reconstruct(params, {}, *params.__reduce_ex__(4))  # type: ignore[attr-defined]
-    assert copied == generic

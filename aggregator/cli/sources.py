@@ -1,0 +1,95 @@
+"""`biowire sources`: the feeds Biowire polls, added, imported, exported, listed, enabled."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from aggregator.cli.common import console, database, load_settings
+
+app = typer.Typer(help="The feeds Biowire polls.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(url: str, title: Annotated[str | None, typer.Option()] = None) -> None:
+    """Add the feed at URL."""
+    from aggregator.ingest.storage import add_source
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        source, created = add_source(session, url, title)
+        console.print(
+            f"{'added' if created else 'already there'}: #{source.id} {escape(source.url)}"
+        )
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Add every feed of an OPML file."""
+    from aggregator.ingest.sources import import_feeds, parse_opml
+    from models import session_scope
+
+    settings = load_settings()
+    feeds = parse_opml(file.read_bytes())
+    with database(settings) as db, session_scope(db.factory) as session:
+        added = import_feeds(session, feeds)
+    console.print(f"{added} new of {len(feeds)} feeds in {file}")
+
+
+@app.command("export")
+def export() -> None:
+    """Print every source as OPML."""
+    from aggregator.ingest.sources import export_opml
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        sys.stdout.write(export_opml(session))
+
+
+@app.command("list")
+def list_(
+    failing: Annotated[
+        bool, typer.Option("--failing", help="Only sources whose last poll failed, or disabled.")
+    ] = False,
+) -> None:
+    """Show each source and how its polling stands."""
+    from rich.table import Table
+    from sqlalchemy import or_, select
+
+    from models import Source, session_scope
+
+    query = select(Source).order_by(Source.id)
+    if failing:
+        query = query.where(or_(Source.consecutive_failures > 0, Source.disabled_at.is_not(None)))
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        table = Table("id", "source", "last poll", "status", "new", "failures", "next poll",
+                      "error / disabled", box=None)  # fmt: skip
+        for s in session.scalars(query):
+            # Titles and errors come from feeds and servers: shown as text, never as markup.
+            problem = s.disabled_reason and f"[red]disabled:[/] {escape(s.disabled_reason)}"
+            table.add_row(
+                str(s.id), escape(s.display_name[:40]), _when(s.last_polled_at),
+                str(s.last_status or "-"), str(s.last_new_articles), str(s.consecutive_failures),
+                "-" if s.disabled_at else _when(s.next_poll_at),
+                problem or escape((s.last_error or "")[:80]),
+            )  # fmt: skip
+        console.print(table)
+
+
+@app.command("enable")
+def enable(source_id: int) -> None:
+    """Re-enable a disabled source and poll it at the next run."""
+    from aggregator.ingest.storage import enable_source
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        source = enable_source(session, source_id)
+        console.print(f"enabled #{source.id} {escape(source.url)}")
+
+
+def _when(moment: object) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"  # type: ignore[attr-defined]
