@@ -20,7 +20,7 @@ then `idf_`).
 A blob that does not hold a model of this format, whatever is wrong with it, raises
 `ClassifierError`, naming `biowire train` as the fix; nothing else escapes `loads`.
 `numpy.savez` rather than `savez_compressed`: every parse worker loads the model, and
-inflating the archive cost four times its reading (BENCHMARKS.md has the figures).
+inflating the archive took longer than the rest of a load (BENCHMARKS.md has the figures).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def dumps(model: StoredModel) -> bytes:
         "kind": KIND,
         "format": FORMAT,
         "topics": list(model.topics),
-        "fallback": model.fallback,
+        "fallback": None if model.fallback is None else float(model.fallback),
         "features": {
             "title_weight": float(features.title_weight),
             "whole_text": features.whole is not None,

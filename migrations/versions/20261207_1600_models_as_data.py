@@ -93,14 +93,13 @@ def downgrade() -> None:
     # Models stored in the new format with no pickle behind them (trained since the
     # upgrade): the previous version cannot read them. Their tags keep their rows, with
     # no model (the foreign keys say ON DELETE SET NULL).
-    unconverted = sa.select(_MODELS.c.id, _MODELS.c.blob).where(_MODELS.c.legacy_blob.is_(None))
-    new_only = [
-        model_id
-        for model_id, blob in connection.execute(unconverted)
-        if bytes(blob).startswith(_ZIP_MAGIC)
-    ]
-    if new_only:
-        connection.execute(sa.delete(_MODELS).where(_MODELS.c.id.in_(new_only)))
+    connection.execute(
+        sa.delete(_MODELS).where(
+            _MODELS.c.legacy_blob.is_(None),
+            sa.func.substr(_MODELS.c.blob, 1, len(_ZIP_MAGIC))
+            == sa.literal(_ZIP_MAGIC, sa.LargeBinary()),
+        )
+    )
     # Not in batch mode: on SQLite that copies the table into a new one and drops the old,
     # and with foreign keys on, dropping it would set every tag's model to NULL.
     op.drop_column("classifier_models", "legacy_blob")
@@ -158,10 +157,14 @@ _HOLDERS: dict[tuple[str, str], type[_Pickled]] = {
 }
 
 
-def _numpy_names() -> dict[tuple[str, str], Any]:
+def _allowed_names() -> dict[tuple[str, str], Any]:
     """The functions and types NumPy's pickles of arrays, dtypes and scalars name, under
-    the module paths of NumPy 1 and 2: taken from NumPy's own pickles, never imported by
-    the names a blob gives."""
+    the module paths of NumPy 1 and 2 (taken from NumPy's own pickles, never imported by
+    the names a blob gives), and the few of Python's own that pickles of protocols 0 to 2
+    name: objects rebuilt by `copyreg`, bytes by `codecs.encode`."""
+    import codecs
+    import copyreg
+
     import numpy as np
 
     reconstruct = np.zeros(1).__reduce__()[0]
@@ -177,6 +180,11 @@ def _numpy_names() -> dict[tuple[str, str], Any]:
         names[(f"{package}.numeric", "_frombuffer")] = from_buffer
     for name in ("float64", "float32", "int64", "int32", "bool_"):
         names[("numpy", name)] = getattr(np, name)
+    # Protocols 0 to 2 write Python 2's module names, which Python 3 reads as its own.
+    for copyreg_module, builtins_module in (("copyreg", "builtins"), ("copy_reg", "__builtin__")):
+        names[(copyreg_module, "_reconstructor")] = copyreg._reconstructor  # type: ignore[attr-defined]
+        names[(builtins_module, "object")] = object
+    names[("_codecs", "encode")] = codecs.encode
     return names
 
 
@@ -185,11 +193,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file)
-        self._numpy = _numpy_names()
+        self._allowed = _allowed_names()
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self._numpy:
-            return self._numpy[module, name]
+        if (module, name) in self._allowed:
+            return self._allowed[module, name]
         if (module, name) in _HOLDERS:
             return _HOLDERS[module, name]
         raise Unconvertible(f"it names {module}.{name}, which is not read here")

@@ -8,11 +8,14 @@ The model is a real blob of Biowire 0.1.0, with that version's predictions besid
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import pickle
 import shlex
+import sys
+import types
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +24,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
@@ -28,7 +32,7 @@ from aggregator import speedups
 from aggregator.classify.model import Classifier
 from aggregator.classify.types import Document
 from aggregator.cli.main import app
-from aggregator.database import downgrade_database, upgrade_database
+from aggregator.database import alembic_config, downgrade_database, upgrade_database
 from aggregator.errors import ClassifierError
 from aggregator.service import classify_new, open_database
 from aggregator.settings import Settings
@@ -41,6 +45,7 @@ LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy"
 PICKLED = (LEGACY / "model-pickled-v0.pickle").read_bytes()
 EXPECTED = json.loads((LEGACY / "model-pickled-v0-predictions.json").read_text())
 PREVIOUS = "20261128_2307_initial"
+REVISION = "20261207_1600_models_as_data"
 POSTGRES_ADMIN_URL = os.environ.get(
     "BIOWIRE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -285,3 +290,35 @@ def test_a_model_that_cannot_be_converted_is_left_as_it_was_and_logged(
     # The previous version can still try it: a downgrade keeps it.
     downgrade_database(url, PREVIOUS)
     assert stored_models(url) == {converted_id: {"blob": PICKLED}, model_id: {"blob": blob}}
+
+
+def _fixture_pickled_again(protocol: int, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The fixture's model pickled again with `protocol`, under the class paths it names:
+    as a version that pickled with another protocol would have stored it. (The fixture
+    is ours, so this reads it with a plain unpickler.)"""
+    legacy = types.ModuleType("aggregator.features")
+    legacy.Features = type("Features", (), {"__module__": "aggregator.features"})  # type: ignore[attr-defined]
+    legacy.Tfidf = type("Tfidf", (), {"__module__": "aggregator.features"})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "aggregator.features", legacy)
+
+    class Legacy(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if module == "aggregator.features":
+                return getattr(legacy, name)
+            return super().find_class(module, name)
+
+    state = Legacy(io.BytesIO(PICKLED)).load()
+    return pickle.dumps(state, protocol=protocol)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_a_model_pickled_with_any_protocol_converts(
+    protocol: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blob = _fixture_pickled_again(protocol, monkeypatch)
+    migration = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(REVISION)
+    assert migration is not None
+
+    converted = Classifier.from_bytes(migration.module.convert(blob))
+
+    assert predictions(converted) == [p["tags"] for p in EXPECTED["predictions"]]
