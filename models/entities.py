@@ -182,5 +182,8 @@ class ClassifierModel(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # The fitted scikit-learn pipeline, serialised by the classifier module.
+    # The fitted classifier as data: arrays and JSON (`aggregator.classify.model_format`).
     blob: Mapped[bytes] = mapped_column(LargeBinary)
+    # The pickle an older version stored, kept by the migration that converted it into
+    # `blob` so that a downgrade can restore it; None for models trained since.
+    legacy_blob: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

@@ -5,17 +5,16 @@ are fitted). Predicting gives each article its topics with the terms that chose 
 
 from __future__ import annotations
 
-import io
-import pickle
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
+from aggregator.classify import model_format
 from aggregator.classify.features import Features
+from aggregator.classify.model_format import StoredModel
 from aggregator.classify.types import Document, TopicScore
-from aggregator.errors import ClassifierError
 
 EXPLAIN_TERMS = 4
 # Terms looked at to find them: a word fills at most one column in each of the three
@@ -155,29 +154,19 @@ class Classifier:
         return self._names
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        state = {
-            "features": self.features, "topics": self.topics, "weights": self.weights,
-            "intercepts": self.intercepts, "calibration": self.calibration,
-            "cuts": self.cuts, "fallback": self.fallback,
-        }  # fmt: skip
-        pickle.dump(state, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        return buffer.getvalue()
+        """The model as data, for `classifier_models.blob` (see `model_format`)."""
+        return model_format.dumps(
+            StoredModel(self.features, self.topics, self.weights, self.intercepts,
+                        self.calibration, self.cuts, self.fallback)
+        )  # fmt: skip
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> Classifier:
-        # Only ever our own rows in our own database: this is a trusted blob.
-        state = pickle.loads(blob)  # noqa: S301
-        try:
-            return cls(
-                state["features"], list(state["topics"]), state["weights"],
-                state["intercepts"], state["calibration"], state["cuts"],
-                state.get("fallback"),
-            )  # fmt: skip
-        except KeyError as exc:
-            raise ClassifierError(
-                "this model was saved by an older version of Biowire: run `biowire train`"
-            ) from exc
+    def from_bytes(cls, blob: bytes, label: str = "the stored model") -> Classifier:
+        """The model `to_bytes` stored. Raises `ClassifierError`, naming `label` and
+        `biowire train`, for a blob it cannot load, and runs no code from the blob."""
+        stored = model_format.loads(blob, label)
+        return cls(stored.features, stored.topics, stored.weights, stored.intercepts,
+                   stored.calibration, stored.cuts, stored.fallback)  # fmt: skip
 
 
 def _largest_per_row(

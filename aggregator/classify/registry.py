@@ -3,12 +3,13 @@ them, and loading the active one. Never commits; the caller owns the transaction
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aggregator.classify import model_cache
 from aggregator.classify.corrections import latest_corrections
 from aggregator.classify.model import Classifier
 from aggregator.classify.training import load_seed_examples, train
@@ -25,14 +26,19 @@ from aggregator.taxonomy import TopicDefinition, sync_topics
 from models import Article, ClassifierModel
 from models.dialect import json_array_nonempty
 
-
-@lru_cache(maxsize=4)
-def _load(model_id: int, blob: bytes) -> Classifier:
-    return Classifier.from_bytes(blob)
+log = logging.getLogger("biowire.classify")
 
 
 def load_classifier(model: ClassifierModel) -> Classifier:
-    return _load(model.id, model.blob)
+    """The model's classifier, loaded once per process (`model_cache`). Raises
+    `ClassifierError`, naming `biowire train`, and nothing else, if it cannot be loaded."""
+    return model_cache.load(model.id, model.blob)
+
+
+def classifier_or_error(model: ClassifierModel) -> Classifier | ClassifierError:
+    """`load_classifier`, with the `ClassifierError` returned rather than raised: for a
+    caller that reports an unusable model and carries on, as a poll does."""
+    return model_cache.load_outcome(model.id, model.blob)
 
 
 def active_model(session: Session) -> ClassifierModel | None:
@@ -125,14 +131,14 @@ def activate_model(session: Session, model_id: int) -> ClassifierModel:
 def ensure_model(
     session: Session, taxonomy: Sequence[TopicDefinition]
 ) -> tuple[ClassifierModel, Classifier]:
-    """The active model, training one from every signal on first use (or when the active
-    one was saved in a format this version no longer reads)."""
+    """The active model, training one from every signal on first use, or when the active
+    one cannot be loaded (which is logged)."""
     model = active_model(session)
     if model is not None:
         try:
             return model, load_classifier(model)
-        except ClassifierError:
-            pass
+        except ClassifierError as error:
+            log.warning("%s; training a new model now, in its place", error)
     model, _ = train_model(session, taxonomy)
     return model, load_classifier(model)
 

@@ -1,5 +1,5 @@
-"""The topic classifier. With `aggregator.classify.features`, the only module that touches
-scikit-learn.
+"""The topic classifier. With `features` and its fast path `fast_tfidf`, and `model_format`,
+the modules of `aggregator.classify` that touch scikit-learn.
 
 Training, in `train`, for every corpus (the shipped seed set, an evaluation file, Reuters):
 
@@ -21,8 +21,8 @@ Training, in `train`, for every corpus (the shipped seed set, an evaluation file
    nearest its cut (`_best_fallback`): on only if that raises the out-of-fold micro-F1, so
    the rule turns itself on where every article has a topic (Reuters) and stays off where
    many rightly have none (the seed set's hard negatives).
-4. A final fit on every example. Prediction re-uses the vocabulary as word ids (`features.Tfidf`),
-   the same matrix as scikit-learn's `transform` at about twice its speed.
+4. A final fit on every example. With the fast paths on, prediction looks the vocabulary up
+   as word ids (`fast_tfidf`): the same matrix as scikit-learn's `transform`, faster.
 
 Nothing in it looks at test data: the hyper-parameters in `Params` were chosen by nested
 cross-validation on the Reuters training split and on the seed set (see BENCHMARKS.md) and
@@ -177,7 +177,7 @@ def train(
         # liblinear may stop at its iteration cap on a hard topic; the model is still usable
         # and the cross-validated F1 shows how good it is.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        features = Features(params)
+        features = Features.for_training(params)
         matrix = features.fit_transform([Document(e.title, e.text) for e in examples])
         step("features")
 

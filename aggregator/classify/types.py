@@ -64,3 +64,8 @@ class TrainingReport:
     thresholds: dict[str, float]
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+
+
+def whole_text(document: Document) -> str:
+    """The headline and the body as one text, as a wire story prints them."""
+    return f"{document.title}\n{document.text}"

@@ -5,8 +5,9 @@ Tagging here rather than in a pass after the poll puts the classifier on every c
 overlaps it with fetching, and the store then writes each new article with its tags in
 the same transaction. The model reaches a pool process once, through `start_worker` (the
 pool's initializer), never with each task: a task names the model it wants by id, and a
-process that does not hold that model returns the entries untagged, for
-`tagging.classify_pending` to tag later. Nothing is lost, only done later.
+process that does not hold that model (or cannot load it) returns the entries untagged,
+for `tagging.classify_pending` to tag later. Nothing is lost, only done later. A process
+holds its models in `aggregator.classify.model_cache`, as the rest of it does.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, ParamSpec, TypeVar, cast
 
 from aggregator import speedups
+from aggregator.classify import model_cache
 from aggregator.classify.model import Classifier
 from aggregator.classify.types import Document, TopicScore
 from aggregator.errors import ClassifierError, ParseError
@@ -36,9 +38,6 @@ from aggregator.ingest import feedparser_speedups
 from aggregator.ingest.parse import ParsedFeed, parse_feed
 
 log = logging.getLogger("biowire.parse_pool")
-
-# The model this process tags with: (model id, its blob, the classifier). One at a time.
-_installed: tuple[int, bytes, Classifier] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,29 +82,23 @@ def start_worker(
 
 
 def install_model(model_id: int, blob: bytes) -> None:
-    """Load the model this process tags with (a pool initializer, or called in-process)."""
-    global _installed
-    # Ids are only unique within one database; the blob says whether it is the same model.
-    if _installed is not None and _installed[0] == model_id and _installed[1] == blob:
-        return
-    try:
-        _installed = (model_id, blob, Classifier.from_bytes(blob))
-    except ClassifierError:
-        # A model saved by an older version: leave tagging to `classify_pending`, which
-        # retrains when it meets one.
-        log.warning("model %s is not readable here; articles will be tagged later", model_id)
-        _installed = None
+    """Load the model this process tags with (a pool initializer, or called in-process).
+    One that cannot be loaded is logged, and its articles are stored untagged, for
+    `classify_pending` to tag after the poll."""
+    outcome = model_cache.load_outcome(model_id, blob)
+    if isinstance(outcome, ClassifierError):
+        log.warning("%s; until then articles are stored untagged and tagged later", outcome)
 
 
 def installed_classifier(model_id: int) -> Classifier | None:
     """The classifier of model `model_id`, if this process holds it."""
-    installed = _installed
-    return installed[2] if installed is not None and installed[0] == model_id else None
+    held = model_cache.held(model_id)
+    return held if isinstance(held, Classifier) else None
 
 
 def uninstall_model() -> None:
-    global _installed
-    _installed = None
+    """Let go of every model this process holds."""
+    model_cache.clear()
 
 
 @dataclass(frozen=True)
@@ -151,10 +144,21 @@ def prepare_feeds(
             results.append(error)
         except Exception as error:  # feedparser's own failures are the feed's
             results.append(ParseError(f"the parser failed: {error!r}"))
-    installed = _installed
-    if installed is None:
-        return results
-    model_id, _, classifier = installed
+    # A poll's jobs all name the same model; each model named is one classifier pass.
+    for model_id in {job.model_id for job in jobs if job.model_id is not None}:
+        classifier = installed_classifier(model_id)
+        if classifier is not None:
+            _tag_entries(jobs, results, model_id, classifier)
+    return results
+
+
+def _tag_entries(
+    jobs: Sequence[ParseJob],
+    results: list[PreparedFeed | ParseError],
+    model_id: int,
+    classifier: Classifier,
+) -> None:
+    """Tag, in place, the entries of every parsed feed whose job names model `model_id`."""
     to_tag = [
         index
         for index, (job, result) in enumerate(zip(jobs, results, strict=True))
@@ -170,7 +174,6 @@ def prepare_feeds(
     for index in to_tag:
         feed = cast(PreparedFeed, results[index]).feed
         results[index] = PreparedFeed(feed, [next(tags) for _ in feed.entries], model_id)
-    return results
 
 
 def worker_ready(pause: float) -> int:

@@ -15,8 +15,10 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from typer.testing import CliRunner
 
+from aggregator import speedups
+from aggregator.classify import fast_tfidf
 from aggregator.classify.evaluation import EvaluationError, evaluate_file, read_rows
-from aggregator.classify.features import Tfidf
+from aggregator.classify.features import Features
 from aggregator.classify.model import EXPLAIN_TERMS, Classifier, _largest_per_row, decide
 from aggregator.classify.training import _best_fallback, _best_threshold, train
 from aggregator.classify.types import SIGNAL_SEED, Document, Example, Params
@@ -27,6 +29,13 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SMALL = FIXTURES / "classifier-small.jsonl"
 TEST_ONLY = FIXTURES / "classifier-test-only.jsonl"
 TOPICS = ["airports-travel", "payments-finance", "research-standards"]
+
+
+@pytest.fixture(params=[True, False], ids=["fast-paths", "as-shipped"])
+def fast_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Each test that takes it runs with the fast paths on and off (restored after)."""
+    monkeypatch.setattr(speedups, "_enabled", request.param)
+    return bool(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -144,15 +153,19 @@ def test_an_articles_explanations_do_not_depend_on_its_batch(small) -> None:  # 
     assert classifier.predict([longer, article, longer])[1] == alone
 
 
-def test_a_saved_model_predicts_the_same(small) -> None:  # type: ignore[no-untyped-def]
+def test_a_saved_model_predicts_the_same(small, fast_paths: bool) -> None:  # type: ignore[no-untyped-def]
     classifier, _ = small
-    documents = [Document("Lab publishes matcher accuracy results", "Error rates fell.")]
+    documents = [
+        Document("Lab publishes matcher accuracy results", "Error rates fell."),
+        *(r.document for r in read_rows(SMALL)),
+    ]
     loaded = Classifier.from_bytes(classifier.to_bytes())
     assert np.array_equal(loaded.scores(documents), classifier.scores(documents))
     assert loaded.predict(documents) == classifier.predict(documents)
+    assert any(tags for tags in loaded.predict(documents))
 
 
-def test_features_join_headline_body_and_whole_text_blocks(small) -> None:  # type: ignore[no-untyped-def]
+def test_features_join_headline_body_and_whole_text_blocks(small, fast_paths: bool) -> None:  # type: ignore[no-untyped-def]
     classifier, report = small
     features = classifier.features
     documents = [
@@ -178,30 +191,51 @@ def test_features_join_headline_body_and_whole_text_blocks(small) -> None:  # ty
     assert names[-whole.shape[1] :] == list(features.whole.get_feature_names_out())
 
 
-def test_a_model_without_the_whole_text_block_still_predicts() -> None:
+def test_a_model_without_the_whole_text_block_predicts_the_same_when_saved(
+    fast_paths: bool,
+) -> None:
     rows = [r for r in read_rows(SMALL) if r.split == "train"]
     examples = [Example(r.title, r.text, r.labels) for r in rows]
     classifier, report = train(examples, TOPICS, Params(whole_text=False))
-    assert report.params["whole_text"] is False
+    assert report.params["whole_text"] is False and classifier.features.whole is None
     documents = [Document("Bank adds palm payment at tills", "Customers pay with a hand scan.")]
     expected = classifier.predict(documents)
-    # A model saved before the third block existed has no `whole` attribute at all.
-    del classifier.features.whole
     loaded = Classifier.from_bytes(classifier.to_bytes())
+    assert loaded.features.whole is None
     assert loaded.features.transform(documents).shape[1] == len(loaded.features.names())
     assert loaded.predict(documents) == expected
 
 
-def test_fast_transform_gives_scikit_learns_matrix() -> None:
-    texts = [f"{r.title}\n{r.text}" for r in read_rows(SMALL)]
-    fitted, unseen = texts[:24], [*texts[24:], "", "Face face FACE boarding, boarding gates!"]
-    ours = Tfidf(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
-    theirs = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fitted)
+@pytest.mark.parametrize("whole_text", [True, False], ids=["three-blocks", "two-blocks"])
+def test_the_features_matrix_is_scikit_learns(fast_paths: bool, whole_text: bool) -> None:
+    """Fitted and applied as shipped, scikit-learn's own vectorizers give the matrix that
+    `Features.transform` must give, on the fast path as on scikit-learn's."""
+    rows = read_rows(SMALL)
+    fitted = [r.document for r in rows[:24]]
+    unseen = [
+        *(r.document for r in rows[24:]),
+        Document("", ""),
+        Document("Face face FACE boarding, boarding gates!", "Gates: face-boarding\nat 3 gates."),
+    ]
+    features = Features.for_training(Params(whole_text=whole_text))
+    features.fit_transform(fitted)
+    references = [TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+                  for _ in range(3 if whole_text else 2)]  # fmt: skip
+
+    def texts(document: Document) -> list[str]:
+        return [document.title, document.text, f"{document.title}\n{document.text}"]
+
+    for index, reference in enumerate(references):
+        reference.fit([texts(d)[index] for d in fitted])
     for batch in (fitted, unseen):
-        mine, reference = ours.transform(batch), theirs.transform(batch)
-        assert np.array_equal(mine.indptr, reference.indptr)
-        assert np.array_equal(mine.indices, reference.indices)
-        assert np.allclose(mine.data, reference.data, rtol=0, atol=1e-12)
+        mine = features.transform(batch)
+        expected = sparse.hstack(
+            [r.transform([texts(d)[i] for d in batch]) for i, r in enumerate(references)],
+            format="csr",
+        )
+        assert np.array_equal(mine.indptr, expected.indptr)
+        assert np.array_equal(mine.indices, expected.indices)
+        assert np.allclose(mine.data, expected.data, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -367,4 +401,5 @@ def test_evaluate_without_a_database_scores_the_shipped_model(tmp_path: Path) ->
     ],
 )
 def test_the_tokenizer_finds_what_scikit_learns_default_finds(text: str) -> None:
-    assert Tfidf().build_tokenizer()(text) == TfidfVectorizer().build_tokenizer()(text)
+    vectorizer = TfidfVectorizer()
+    assert fast_tfidf.tokenizer(vectorizer)(text) == vectorizer.build_tokenizer()(text)
