@@ -1,9 +1,13 @@
 """Shared fixtures: a migrated SQLite database per test (copied from one migrated and
-trained template), real HTTP servers on 127.0.0.1, and a live app served by uvicorn."""
+trained template), real HTTP servers on 127.0.0.1, and a live app served by uvicorn; and
+around every test, the environment cleared and the process-wide state put back, so that
+no test depends on what ran before it (the suite runs in random order: pytest-randomly)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import os
 import shutil
 import socket
@@ -15,24 +19,78 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator import service, speedups
 from aggregator.classify.registry import train_model
 from aggregator.database import upgrade_database
+from aggregator.ingest import parse_pool
 from aggregator.service import Database, open_database, poll_once
 from aggregator.settings import Settings, get_settings
 from aggregator.taxonomy import default_taxonomy
 from models import session_scope
 
+_PYTHONPATH_BEFORE = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the tests start imports this checkout, as the tests themselves do
+    (pytest puts it first on `sys.path`): the parse pool's fork server, which Python 3.11
+    starts without the parent's `sys.path`, and fresh interpreters. The package may also be
+    installed, editable, from another clone, and that copy is not the one under test."""
+    here = str(Path(__file__).resolve().parents[1])
+    config.stash[_PYTHONPATH_BEFORE] = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [here, *filter(None, [config.stash[_PYTHONPATH_BEFORE]])]
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    before = config.stash.get(_PYTHONPATH_BEFORE, None)
+    if before is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = before
+
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No BIOWIRE_* setting leaks in from the machine running the tests."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No BIOWIRE_* setting leaks in from the machine running the tests. (The switches of
+    `tests.fixtures.required` are read before this runs, when the tests are collected.)"""
     for name in list(os.environ):
         if name.startswith("BIOWIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env is read and no database file is left behind
+
+
+@pytest.fixture(autouse=True)
+def restore_process_state(clean_environ: None) -> Iterator[None]:
+    """Put back what a test may change for the whole process: the `biowire` logger (a
+    command configures it), the garbage collector (a poll freezes the heap and raises the
+    young generation's threshold), the model this process tags with (a poll installs it),
+    the fast-paths switch, and the cached settings (read from the environment just
+    cleared)."""
+    logger = logging.getLogger("biowire")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    threshold, heap_was_frozen = gc.get_threshold(), gc.get_freeze_count() > 0
+    polls_tuned_gc = service._heap_frozen  # whether the next poll leaves the collector be
+    installed = parse_pool._installed  # a module's fixture may have loaded one for its tests
+    fast_paths = speedups.enabled()
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    speedups.set_enabled(fast_paths)
+    if installed is None:
+        parse_pool.uninstall_model()
+    else:
+        parse_pool.install_model(installed[0], installed[1])  # nothing to do if unchanged
+    # Objects frozen before the test cannot be told from those it froze, so a freeze that
+    # was already there stays; one the test made is undone.
+    if not heap_was_frozen:
+        gc.unfreeze()
+    gc.set_threshold(*threshold)
+    service._heap_frozen = polls_tuned_gc
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 @pytest.fixture(scope="session")
