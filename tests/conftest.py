@@ -1,9 +1,13 @@
 """Shared fixtures: a migrated SQLite database per test (copied from one migrated and
-trained template), real HTTP servers on 127.0.0.1, and a live app served by uvicorn."""
+trained template), real HTTP servers on 127.0.0.1, and a live app served by uvicorn; and
+around every test, the environment cleared and the process-wide state put back, so that
+no test depends on what ran before it (the suite runs in random order: pytest-randomly)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import os
 import shutil
 import socket
@@ -15,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator import speedups
+from aggregator import service, speedups
+from aggregator.classify import model_cache
 from aggregator.classify.registry import train_model
 from aggregator.database import upgrade_database
 from aggregator.service import Database, open_database, poll_once
@@ -27,26 +32,67 @@ from models import session_scope
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def children_import_this_checkout() -> Iterator[None]:
-    """Processes the tests start import this checkout, not the one the package is installed
-    from: a fresh interpreter starts in a test's temporary directory, and the parse pool's
-    fork server ignores its parent's `sys.path` (CPython 3.11 passes it but never applies it)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", str(REPOSITORY_ROOT), prepend=os.pathsep)
-        yield
+_PYTHONPATH_BEFORE = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the tests start imports this checkout, as the tests themselves do
+    (pytest puts it first on `sys.path`): the parse pool's fork server, which Python 3.11
+    starts without the parent's `sys.path`, and fresh interpreters. The package may also be
+    installed, editable, from another clone, and that copy is not the one under test."""
+    here = str(REPOSITORY_ROOT)
+    config.stash[_PYTHONPATH_BEFORE] = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [here, *filter(None, [config.stash[_PYTHONPATH_BEFORE]])]
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    before = config.stash.get(_PYTHONPATH_BEFORE, None)
+    if before is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = before
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No BIOWIRE_* setting leaks in from the machine running the tests."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No BIOWIRE_* setting leaks in from the machine running the tests. (The switches of
+    `tests.fixtures.required` are read before this runs, when the tests are collected.)"""
     for name in list(os.environ):
         if name.startswith("BIOWIRE_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)  # no stray .env is read and no database file is left behind
+
+
+@pytest.fixture(autouse=True)
+def restore_process_state(clean_environ: None) -> Iterator[None]:
+    """Put back what a test may change for the whole process: the `biowire` logger (a
+    command configures it), the garbage collector (a poll freezes the heap and raises the
+    young generation's threshold), the model this process tags with (a poll installs it),
+    the fast-paths switch, and the cached settings (read from the environment just
+    cleared)."""
+    logger = logging.getLogger("biowire")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    threshold, heap_was_frozen = gc.get_threshold(), gc.get_freeze_count() > 0
+    polls_tuned_gc = service._heap_frozen  # whether the next poll leaves the collector be
+    # The models this process holds: a module's fixture may have loaded one for its tests.
+    models_held = model_cache.snapshot()
+    fast_paths = speedups.enabled()
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    speedups.set_enabled(fast_paths)
+    model_cache.restore(models_held)
+    # Objects frozen before the test cannot be told from those it froze, so a freeze that
+    # was already there stays; one the test made is undone.
+    if not heap_was_frozen:
+        gc.unfreeze()
+    gc.set_threshold(*threshold)
+    service._heap_frozen = polls_tuned_gc
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 # Runs a test with the fast paths on and off (`BIOWIRE_FAST_PATHS`): an equivalence test.

@@ -43,6 +43,9 @@ def require_admin(
     return "editor"
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function": the session's transaction ends before the response is sent. FastAPI's
+# default ("request") commits after sending, so a client could read before its own write
+# landed, and a commit that failed would already have been answered 200.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 EditorDep = Annotated[str, Depends(require_admin)]

@@ -73,3 +73,21 @@ def clear() -> None:
     with _lock:
         _loaded.clear()
         _latest.clear()
+
+
+Snapshot = tuple[list[tuple[tuple[int, str], Classifier | str]], dict[int, str]]
+
+
+def snapshot() -> Snapshot:
+    """What this process holds, to `restore` later (the tests put the cache back after
+    each one)."""
+    with _lock:
+        return list(_loaded.items()), dict(_latest)
+
+
+def restore(held: Snapshot) -> None:
+    with _lock:
+        _loaded.clear()
+        _loaded.update(held[0])
+        _latest.clear()
+        _latest.update(held[1])

@@ -263,6 +263,10 @@ async def fetch_feed(
         ) from exc
     except httpx.InvalidURL as exc:
         raise FetchError(f"not a valid URL: {exc}") from exc
+    except httpx.UnsupportedProtocol as exc:
+        # httpx-aiohttp's name for a URL aiohttp will not request, such as one whose host
+        # is a shorthand of an IPv4 address (127.1, 2130706433): no protocol is at fault.
+        raise FetchError(f"not a valid URL: {exc}") from exc
     except httpx.HTTPError as exc:
         raise FetchError(
             f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -23,15 +23,37 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified."""
+    """False for loopback, private, link-local, multicast, reserved and unspecified; an
+    IPv6 address that carries an IPv4 one is judged by the IPv4 address it carries."""
     ip = _ip(address)
-    return ip.is_global and not ip.is_multicast
+    # `is_global` alone lets by IPv6's reserved ::/8, where the deprecated and translated
+    # forms of IPv4 addresses live.
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+# IPv6 forms that end at the IPv4 address in their last 32 bits: a host or a gateway on the
+# way delivers them there, so [64:ff9b::127.0.0.1] is as much 127.0.0.1 as [::ffff:127.0.0.1].
+_IPV4_IN_LAST_32_BITS = tuple(
+    ipaddress.IPv6Network(prefix)
+    for prefix in (
+        "::ffff:0:0/96",  # IPv4-mapped (RFC 4291 §2.5.5.2)
+        "::/96",  # IPv4-compatible, deprecated (RFC 4291 §2.5.5.1)
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765 §2.1)
+        "64:ff9b::/96",  # NAT64's well-known prefix (RFC 6052 §2.1)
+    )
+)
+# In ::/96 but IPv6's own: the unspecified address and loopback.
+_IPV6_ITSELF = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))
 
 
 def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
+    if not isinstance(ip, ipaddress.IPv6Address) or ip in _IPV6_ITSELF:
+        return ip
+    if ip.sixtofour is not None:  # 6to4 (RFC 3056): the IPv4 address follows 2002::/16
+        return ip.sixtofour
+    if any(ip in network for network in _IPV4_IN_LAST_32_BITS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
     return ip
 
 

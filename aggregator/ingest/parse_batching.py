@@ -47,8 +47,14 @@ class ParseBatcher:
         while self._waiting and self._tasks < self._max_tasks:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
+            try:
+                jobs = [job for job, _ in batch]
+                task = loop.run_in_executor(self._executor, prepare_feeds, jobs)
+            except Exception as failure:  # a pool that takes no more work (shut down, or
+                # unable to start a worker): its bodies fail now, rather than wait forever
+                _fail(batch, failure)
+                continue
             self._tasks += 1
-            task = loop.run_in_executor(self._executor, prepare_feeds, [job for job, _ in batch])
             task.add_done_callback(functools.partial(self._settle, batch))
 
     def _settle(self, batch: list[_Waiting], task: asyncio.Future[_Results]) -> None:
@@ -66,8 +72,12 @@ class ParseBatcher:
                 else:
                     future.set_result(result)
         except Exception as failure:  # the worker died, or the task could not be sent
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(ParseError(f"the parser failed: {failure!r}"))
+            _fail(batch, failure)
         finally:
             self._send()
+
+
+def _fail(batch: list[_Waiting], failure: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(ParseError(f"the parser failed: {failure!r}"))

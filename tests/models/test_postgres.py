@@ -1,7 +1,8 @@
 """The same pipeline on PostgreSQL: migrate, poll real HTTP feeds, tag, query, serve.
 
 Runs against the server at BIOWIRE_TEST_POSTGRES_URL (default: the local one, trust auth)
-in a database made for the run and dropped after it; skips when no server answers.
+in a database made for the run and dropped after it. When no server answers, the tests
+skip, or fail where BIOWIRE_TEST_REQUIRE_POSTGRES=1 says one must (CI: `.ci/run`).
 """
 
 from __future__ import annotations
@@ -9,54 +10,77 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from aggregator.classify.corrections import set_topics
-from aggregator.database import downgrade_database, upgrade_database
+from aggregator.database import downgrade_database, require_current_schema, upgrade_database
 from aggregator.demo import SampleServer
+from aggregator.errors import SchemaOutOfDate
 from aggregator.ingest.sources import add_source
-from aggregator.service import Database, classify_new
+from aggregator.service import Database, classify_new, open_database
 from aggregator.settings import Settings
-from models import Article, ArticleSource, session_scope
+from models import Article, ArticleSource, Base, Source, session_scope
 from models.queries import ArticleFilter, list_articles, topics_with_counts
 from tests.conftest import run_poll
+from tests.fixtures.required import REQUIRE_POSTGRES, unavailable
 
 ADMIN_URL = os.environ.get(
     "BIOWIRE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
 
-def _admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(
-        ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def _admin_engine() -> Engine:
+    """An engine on the server's admin database once the server has answered; else the
+    test skips, or fails where PostgreSQL is required (see `tests.fixtures.required`)."""
     try:
         import psycopg  # noqa: F401
 
-        admin = _admin_engine()
+        admin = create_engine(
+            ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as connection:
             connection.execute(text("SELECT 1"))
+        return admin
     except Exception as error:  # no driver or no server: nothing to test against
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL}: {error}")
+        reason = f"no PostgreSQL at {ADMIN_URL}: {error}"
+    unavailable(reason, REQUIRE_POSTGRES)  # outside the handler: no chained traceback
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """The URL of a database made for the caller and migrated to head; dropped after."""
+    admin = _admin_engine()
     name = f"biowire_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(url)
     try:
+        upgrade_database(url)
         yield url
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """A database of the test's own, for a test that changes the schema: the module's one
+    is the pipeline test's, which may run before or after it."""
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -101,6 +125,34 @@ def test_pipeline_on_postgresql(
         assert client.get("/topics/border-control.rss").status_code == 200
 
 
-def test_migrations_go_down_and_up_again(postgres_url: str) -> None:
-    downgrade_database(postgres_url, "base")
-    upgrade_database(postgres_url)
+def test_migrations_go_down_and_up_again(own_postgres_url: str) -> None:
+    engine = create_engine(own_postgres_url)
+    try:
+        downgrade_database(own_postgres_url, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        with pytest.raises(SchemaOutOfDate, match="has no Biowire schema"):
+            require_current_schema(engine)
+
+        upgrade_database(own_postgres_url)
+        assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+        require_current_schema(engine)
+    finally:
+        engine.dispose()
+
+    # And the schema it made holds what the code writes.
+    database = open_database(Settings(database_url=own_postgres_url))
+    try:
+        with session_scope(database.factory) as session:
+            add_source(session, "https://news.example.org/feed")
+            session.add(Article(
+                dedup_key="https://news.example.org/gates", url="https://news.example.org/gates",
+                title="Border agency adds face-matching e-gates", text="Twelve new gates.",
+                content_hash="0" * 64, published_at=datetime.now(UTC),
+            ))  # fmt: skip
+        with session_scope(database.factory) as session:
+            assert list(session.scalars(select(Source.url))) == ["https://news.example.org/feed"]
+            found = list_articles(session, ArticleFilter(query="e-gates"))
+            assert [a.title for a in found] == ["Border agency adds face-matching e-gates"]
+            assert len(topics_with_counts(session)) == 13  # the taxonomy, synced on opening
+    finally:
+        database.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from aggregator.classify.registry import training_examples
 from aggregator.service import Database, classify_new
 from aggregator.settings import Settings
 from aggregator.taxonomy import default_taxonomy
-from models import Article, session_scope
+from models import Article, Correction, session_scope
 
 AUTH = {"Authorization": "Bearer test-token"}
 pytestmark = pytest.mark.usefixtures("article_id")  # every test sees one tagged article
@@ -59,6 +63,30 @@ def test_a_correction_replaces_the_tags_and_is_kept_for_training(
     # A later tagging run leaves the editor's tags alone.
     classify_new(db)
     assert client.get(f"/api/articles/{article_id}").json()["topics"] == topics
+
+
+def test_a_correction_is_committed_before_it_is_answered(
+    client: httpx.Client, article_id: int, db: Database
+) -> None:
+    """An editor who reads after a write sees it, and a commit that fails is an error, not
+    a 200 for a change that was lost. Commits of the app's sessions (on its threads, not
+    this one) are made slow here, so that an answer sent before the commit is read first."""
+
+    def slow_commit(session: Session) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.5)
+
+    event.listen(Session, "before_commit", slow_commit)
+    try:
+        response = client.put(
+            f"/api/articles/{article_id}/topics", json={"topics": ["border-control"]}, headers=AUTH
+        )
+        with session_scope(db.factory) as session:
+            stored = session.scalars(select(Correction.topics)).all()
+    finally:
+        event.remove(Session, "before_commit", slow_commit)
+    assert response.status_code == 200, response.text
+    assert stored == [["border-control"]]
 
 
 @pytest.mark.parametrize(

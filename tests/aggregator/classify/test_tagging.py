@@ -80,14 +80,20 @@ def test_training_signals_carry_their_provenance_and_corrections_win(db: Databas
     with session_scope(db.factory) as session:
         set_topics(session, overridden, ["privacy-regulation"])
         examples = training_examples(session, default_taxonomy())
+        lounge = session.get_one(Article, by_category)
+        lounge_text, lounge_categories = lounge.text, lounge.categories
     seed = len(load_seed_examples())
     assert [e.signal for e in examples[:seed]] == [SIGNAL_SEED] * seed
-    extra = {(e.title, e.labels, e.signal) for e in examples[seed:]}
-    assert extra == {
-        ("Lounge access goes contactless", ("airports-travel",), SIGNAL_PUBLISHER),
-        ("Union opposes office cameras", ("privacy-regulation",), SIGNAL_EDITOR),
-    }
-    assert by_category
+    # A list, not a set: the corrected article gives its correction only, not its
+    # publisher's category as well.
+    extra = [(e.title, e.text, e.labels, e.signal) for e in examples[seed:]]
+    assert extra == [
+        ("Lounge access goes contactless", lounge_text, ("airports-travel",), SIGNAL_PUBLISHER),
+        ("Union opposes office cameras", "Staff object to cameras.", ("privacy-regulation",),
+         SIGNAL_EDITOR),
+    ]  # fmt: skip
+    # The publisher's example is that article's own words, under its category's topic.
+    assert (lounge_text, lounge_categories) == ("A new pass for lounges.", ["Airport Biometrics"])
 
 
 def test_a_trained_model_is_a_versioned_record(db: Database) -> None:

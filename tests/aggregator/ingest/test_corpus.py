@@ -27,16 +27,14 @@ from tests.aggregator.helpers import add_sources
 from tests.conftest import both_paths
 from tests.fixtures.corpus import CORPUS_ROOT, CorpusFile, FeedparserView, corpus_files
 from tests.fixtures.corpus import feedparser_view as view_of
+from tests.fixtures.required import REQUIRE_CORPUS, unavailable
 from tests.fixtures.servers import Exchange, LoopbackServer
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS_ROOT.is_dir(),
-    reason=f"the shared feed corpus is not beside this clone (looked in {CORPUS_ROOT})",
-)
 
 
 @pytest.fixture(scope="module")
 def files() -> list[CorpusFile]:
+    if not CORPUS_ROOT.is_dir():
+        unavailable(f"the shared feed corpus is not at {CORPUS_ROOT}", REQUIRE_CORPUS)
     return corpus_files()
 
 

@@ -4,11 +4,9 @@ The tests of fetching run both with the fast path through httpx and with httpx a
 from __future__ import annotations
 
 import asyncio
-import gc
+import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 
@@ -29,6 +27,7 @@ from aggregator.settings import Settings
 from tests.aggregator.helpers import add_sources, articles_of, source_state
 from tests.conftest import both_paths, run_poll
 from tests.fixtures.feeds import BIOMETRIC_ITEMS, rss
+from tests.fixtures.processes import REPO, imported_from, run_python
 from tests.fixtures.servers import Exchange, LoopbackServer, redirect, sequence, serve, status
 
 
@@ -202,12 +201,50 @@ def test_poll_parses_in_the_process_pool(
         summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
     assert summary.new_articles == 3 and summary.errors == 0
     assert len(articles_of(db, source_id)) == 3
-    # The first poll of a process sets the start-up heap aside from the garbage collector,
-    # and it and the workers collect the young generation less often.
-    assert gc.get_freeze_count() > 0
-    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+
+
+_FIRST_POLL = """
+import asyncio, gc, json, sys
+
+from aggregator.ingest.parse_pool import ParsePool
+from aggregator.service import open_database, poll_once
+from aggregator.settings import Settings
+
+settings = Settings(database_url=sys.argv[1], allow_private_networks=True)
+db = open_database(settings)
+before = {"frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0]}
+with ParsePool(workers=1) as pool:
+    summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
+    worker = pool.submit(gc.get_threshold).result(timeout=30)[0]
+after = {"frozen": gc.get_freeze_count(), "young": gc.get_threshold()[0]}
+print(json.dumps({"before": before, "after": after, "worker": worker,
+                  "new_articles": summary.new_articles}))
+"""
+
+
+def test_the_first_poll_of_a_process_tunes_its_garbage_collector(
+    database_url: str, db: Database, server: LoopbackServer
+) -> None:
+    """The first poll of a process sets the start-up heap aside from the garbage collector,
+    and it and the workers collect the young generation less often. Seen in a fresh
+    interpreter, where nothing has polled before."""
+    server.routes["/feed"] = serve(rss(BIOMETRIC_ITEMS))
+    add_sources(db, server.url("/feed"))
+
+    ran = run_python(_FIRST_POLL, database_url)
+
+    assert ran.returncode == 0, ran.stderr
+    seen = json.loads(ran.stdout)
+    assert seen["new_articles"] == 3
+    assert seen["before"]["frozen"] == 0 and seen["before"]["young"] != YOUNG_GENERATION_THRESHOLD
+    assert seen["after"]["frozen"] > 0 and seen["after"]["young"] == YOUNG_GENERATION_THRESHOLD
+    assert seen["worker"] == YOUNG_GENERATION_THRESHOLD
+
+
+def test_parse_workers_run_this_checkouts_code() -> None:
+    # Not a copy of the package installed from elsewhere (see `pytest_configure`).
     with ParsePool(workers=1) as pool:
-        assert pool.submit(gc.get_threshold).result(timeout=30)[0] == YOUNG_GENERATION_THRESHOLD
+        assert pool.submit(imported_from).result(timeout=30) == str(REPO)
 
 
 def test_parse_pool_replaces_a_dead_worker() -> None:
@@ -237,9 +274,7 @@ with ParsePool(workers=1, fork=True) as pool:
 
 def test_parse_pool_forks_its_workers_from_a_process_with_no_other_thread() -> None:
     # A fresh interpreter: this one may have other threads (a live app, training's).
-    ran = subprocess.run(
-        [sys.executable, "-c", _FORKED_FROM_HERE], capture_output=True, text=True, timeout=120
-    )
+    ran = run_python(_FORKED_FROM_HERE)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "True"
 

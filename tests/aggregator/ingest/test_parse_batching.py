@@ -119,6 +119,27 @@ def test_an_idle_pool_gets_each_body_at_once() -> None:
     assert pool.batches == [1, 1, 1]
 
 
+def test_bodies_waiting_for_a_pool_that_takes_no_more_work_fail_instead_of_waiting() -> None:
+    # A pool that cannot start its workers (a fork server that died) refuses new tasks:
+    # the bodies waiting to be sent must fail, or the poll waits for them for ever.
+    pool = _CountingPool()
+
+    async def run() -> list[PreparedFeed | BaseException]:
+        batcher = ParseBatcher(pool, max_batch=4)
+        parses = [asyncio.ensure_future(batcher.prepare(ParseJob(URL, _feed(n)))) for n in range(6)]
+        await asyncio.sleep(0.05)  # two bodies sent, four waiting; the pool is held
+        pool.shutdown(wait=False)
+        pool.gate.set()
+        return await asyncio.wait_for(asyncio.gather(*parses, return_exceptions=True), 10)
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, PreparedFeed) for r in results[:2])
+    assert all(
+        isinstance(r, ParseError) and "cannot schedule new futures after shutdown" in str(r)
+        for r in results[2:]
+    ), results
+
+
 def test_a_task_that_fails_fails_each_of_its_bodies() -> None:
     class Broken(ThreadPoolExecutor):
         workers = 1

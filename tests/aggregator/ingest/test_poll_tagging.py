@@ -16,7 +16,7 @@ from aggregator.classify.corrections import set_topics
 from aggregator.classify.registry import active_model, load_classifier
 from aggregator.classify.tagging import classify_pending
 from aggregator.database import upgrade_database
-from aggregator.ingest.parse_pool import ParsePool, uninstall_model
+from aggregator.ingest.parse_pool import ParsePool, installed_classifier
 from aggregator.service import (
     Database,
     classify_new,
@@ -169,7 +169,8 @@ def test_with_a_parse_pool_too_a_known_sources_new_entries_are_stored_tagged(
         lambda request: Response(next(bodies), content_type=RSS_TYPE)
     )
     add_sources(db, httpserver.url_for("/feed"))
-    uninstall_model()  # what earlier tests loaded into this process: the poll must load it
+    # Nothing loaded in this process yet (`restore_process_state`): the poll must load it.
+    assert installed_classifier(active_model_id(db)) is None
     with ParsePool(workers=1) as pool:
         for _ in range(2):
             summary = asyncio.run(poll_once(settings, db, everything=True, parse_executor=pool))
@@ -182,10 +183,7 @@ def test_the_servers_polling_trains_a_first_model_before_its_first_poll(
     httpserver: HTTPServer,
     empty_database_url: str,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A command run earlier in the session may have set up logging not to propagate.
-    monkeypatch.setattr(logging.getLogger("biowire"), "propagate", True)
     upgrade_database(empty_database_url)
     settings = Settings(
         database_url=empty_database_url, allow_private_networks=True, scheduler_tick=1
