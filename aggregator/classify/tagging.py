@@ -4,6 +4,7 @@ commits; the caller owns the transaction."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from aggregator.classify.model import Classifier
     from aggregator.ingest.hooks import StoredArticles
 
+log = logging.getLogger("biowire.tagging")
+
 BATCH_SIZE = 500
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
@@ -28,6 +31,11 @@ _CHUNK = 500
 _ARTICLES = cast(Table, Article.__table__)
 _TAGS = cast(Table, ArticleTopic.__table__)
 _TAG_COLUMNS = ("article_id", "topic_id", "score", "origin", "model_id", "why")
+_MARK_UNCLASSIFIED = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(classified_by_id=None)
+)
 _MARK_CLASSIFIED = (
     update(_ARTICLES)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
@@ -53,17 +61,39 @@ class TagNewArticles:
     classifier: Classifier | None = None
 
     def __call__(self, session: Session, articles: StoredArticles) -> None:
-        tags = [found if articles.tagged_by == self.model_id else None for found in articles.tags]
+        # Articles the parse worker tagged were stored as classified by this model (an
+        # UPDATE of tens of thousands of fresh rows in a cold poll would cost more than the
+        # tags): their tags are written here, and if that fails, their mark is taken back,
+        # so that the tagging pass after the poll tags them.
+        worker_tagged = articles.tagged_by == self.model_id
+        tags = [found if worker_tagged else None for found in articles.tags]
+        marked = [id_ for id_, found in zip(articles.ids, tags, strict=True) if found is not None]
+        try:
+            with session.begin_nested():
+                self._tag(session, articles, tags)
+        except Exception:
+            log.exception("could not tag the new articles; the pass after the poll will")
+            for chunk in _chunks(marked):
+                session.execute(_MARK_UNCLASSIFIED, {"ids": chunk})
+
+    def _tag(
+        self,
+        session: Session,
+        articles: StoredArticles,
+        tags: list[Sequence[TopicScore] | None],
+    ) -> None:
         missing = [index for index, found in enumerate(tags) if found is None]
+        predicted_ids = []
         if missing and self.classifier is not None:
             predicted = self.classifier.predict([articles.documents[i] for i in missing])
             for index, found in zip(missing, predicted, strict=True):
                 tags[index] = found
+                predicted_ids.append(articles.ids[index])
         tagged = [
             (id_, found) for id_, found in zip(articles.ids, tags, strict=True) if found is not None
         ]
         insert_model_tags(session, self.model_id, self.topic_ids, tagged)
-        mark_classified(session, [id_ for id_, _ in tagged], self.model_id)
+        mark_classified(session, predicted_ids, self.model_id)
 
 
 def mark_for_retagging(session: Session, since: datetime) -> int:

@@ -13,8 +13,9 @@ in `models.queries`.)
   fragments of one day's page): the second is stored as its own article under a key made
   distinct by its guid.
 
-New articles are stored unclassified; the after-store hooks (tagging first) are given them
-in the same transaction. Edited articles are queued for `tagging.classify_pending`, which
+New articles are stored unclassified, or as classified by the model whose tags the parse
+worker computed; the after-store hooks (tagging first) are given them in the same
+transaction. Edited articles are queued for `tagging.classify_pending`, which
 leaves an editor's correction alone.
 
 Claiming due sources for one poller among several (`lease_expires_at`,
@@ -122,8 +123,10 @@ def write_refreshes(session: Session, writes: Sequence[RefreshWrite]) -> list[St
     for write in writes:
         result, update_ = write.result, write.update
         if isinstance(result, Changed):
+            # Entries the parse worker tagged are stored as classified by its model.
+            tagged_by = result.tagged_by if result.tags is not None else None
             outcome = store_entries(
-                session, write.source.id, result.feed.entries, update_.polled_at
+                session, write.source.id, result.feed.entries, update_.polled_at, tagged_by
             )
             stored.append(outcome)
             rows.setdefault(_RECORD_SUCCESS, []).append(
@@ -313,10 +316,13 @@ def store_entries(
     source_id: int,
     entries: list[ParsedEntry],
     fetched_at: datetime,
+    classified_by: int | None = None,
 ) -> StoreResult:
-    """Store one refresh's entries. Works in bulk
-    statements rather than ORM objects: a cold poll stores tens of thousands of articles,
-    and per-object bookkeeping would cost more than the database does."""
+    """Store one refresh's entries; with `classified_by`, the new articles are stored as
+    classified by that model (the parse worker tagged them, and the tagging hook writes
+    their tags). Works in bulk statements rather than ORM objects: a cold poll stores tens
+    of thousands of articles, and per-object bookkeeping would cost more than the database
+    does."""
     result = StoreResult()
     if not entries:
         return result
@@ -351,7 +357,7 @@ def store_entries(
             article = by_key.get(key) or _articles_by_key(session, [key]).get(key)
         if article is None:
             new_rows.append({"dedup_key": key, "fetched_at": fetched_at,
-                             **_columns(entry)})  # fmt: skip
+                             "classified_by_id": classified_by, **_columns(entry)})  # fmt: skip
             new_row_entry.append(index)
             article = -len(new_rows)
             by_key[key] = article
