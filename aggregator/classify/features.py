@@ -37,7 +37,7 @@ class Features:
         self.body = body
         self.whole = whole
         self.title_weight = title_weight
-        # The fast path's word ids, derived from the fitted vocabularies on first use.
+        # The fast path's word ids, derived from the fitted vocabularies (`index_words`).
         self._fast: fast_tfidf.FastFeatures | None = None
 
     @classmethod
@@ -61,7 +61,16 @@ class Features:
         ]
         if self.whole is not None:
             matrix.append(self.whole.fit_transform([whole_text(d) for d in documents]))
+        self.index_words()
         return sparse.hstack(matrix, format="csr")
+
+    def index_words(self) -> None:
+        """Derive the fast path's word ids from the fitted vocabularies now, once a model is
+        fitted or loaded, rather than in its first prediction: for a large vocabulary that
+        is a Python loop over every term, which would otherwise land on whichever article
+        happens to be tagged first."""
+        if speedups.enabled() and fast_tfidf.supports(self.blocks()):
+            self._fast = fast_tfidf.FastFeatures(self.blocks(), self.title_weight)
 
     def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
         if speedups.enabled() and fast_tfidf.supports(self.blocks()):

@@ -151,6 +151,7 @@ def _read(blob: bytes) -> StoredModel:
     title_weight = _field(features_description, "title_weight", (int, float))
     whole = vectorizers[2] if whole_text else None
     features = Features(vectorizers[0], vectorizers[1], whole, title_weight)
+    features.index_words()
     topics = _field(description, "topics", list)
     if not all(isinstance(topic, str) for topic in topics):
         raise ClassifierError("its topics are not all names")
