@@ -60,10 +60,14 @@ def open_database(settings: Settings, migrate: bool = False) -> Database:
     if migrate:
         upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
-    require_current_schema(engine)
-    database = Database(engine, make_session_factory(engine))
-    with session_scope(database.factory) as session:
-        sync_topics(session, default_taxonomy())
+    try:
+        require_current_schema(engine)
+        database = Database(engine, make_session_factory(engine))
+        with session_scope(database.factory) as session:
+            sync_topics(session, default_taxonomy())
+    except BaseException:
+        engine.dispose()  # no connection is left open behind the error
+        raise
     return database
 
 

@@ -405,7 +405,10 @@ class _Decoder:
         self.coding = coding
         self.wbits = self.WBITS[coding]
         self.inflater = zlib.decompressobj(self.wbits)
-        self.started = False
+        # Until a deflate body has produced output, whether it has the zlib wrapper is open:
+        # the bytes fed so far are kept to feed again as raw deflate (a network read may
+        # bring as little as one byte, too few for zlib to judge its header).
+        self.undecided: bytes | None = b"" if coding == "deflate" else None
         self.finished = False
 
     def feed(self, data: bytes, limit: int) -> Iterable[bytes]:
@@ -414,14 +417,17 @@ class _Decoder:
             try:
                 piece = self.inflater.decompress(data, self.STEP)
             except zlib.error as exc:
-                if self.coding == "deflate" and not self.started:
+                if self.undecided is not None and self.wbits != -zlib.MAX_WBITS:
                     # Some servers send raw deflate without the zlib wrapper.
                     self.wbits = -zlib.MAX_WBITS
                     self.inflater = zlib.decompressobj(self.wbits)
-                    self.started = True
+                    data, self.undecided = self.undecided + data, None
                     continue
                 raise FetchError(f"the body is not valid {self.coding}: {exc}") from exc
-            self.started = True
+            if self.undecided is not None:
+                self.undecided = None if piece else self.undecided + data
+                if self.undecided is not None and len(self.undecided) > self.STEP:
+                    self.undecided = None  # a zlib header long accepted: wrapped after all
             produced += len(piece)
             if piece:
                 yield piece
