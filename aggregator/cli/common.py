@@ -8,7 +8,8 @@ runs, so that `biowire --help` starts at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class Server:
+    """How the serving commands serve the web app: given by the command as installed
+    (`web.cli`), since nothing in the aggregator imports the web layer."""
+
+    serve: Callable[[Settings, bool], None]
 
 
 def load_settings() -> Settings:

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from aggregator.cli import classifier, database, pipeline, sources
-from aggregator.cli.common import err_console
+from aggregator.cli.common import Server, err_console
 from aggregator.errors import BiowireError
 
 app = typer.Typer(help="Biowire: biometrics and digital-identity news, polled, tagged, served.",
@@ -24,9 +24,11 @@ classifier.register(app)
 pipeline.register(app)
 
 
-def main() -> None:
+def main(server: Server | None = None) -> None:
+    """Run the command; `server` is what `serve`, `up` and `demo` serve with (the installed
+    command, `web.cli`, gives it)."""
     try:
-        app()
+        app(obj=server)
     except BiowireError as error:
         err_console.print(f"[bold red]error:[/] {escape(str(error))}")
         sys.exit(1)

@@ -1,7 +1,8 @@
 """`biowire` commands that run the pipeline: poll, classify, serve, up and demo.
 
-Each imports the pipeline it runs (the poller, the classifier, the web app, uvicorn) when it
-runs, not when `biowire` starts.
+Each imports the pipeline it runs (the poller, the classifier) when it runs, not when
+`biowire` starts. Serving is given to them (`common.Server`) by the command as installed,
+`web.cli`, so that nothing here imports the web layer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aggregator.cli.common import console, database, err_console, load_settings
+from aggregator.cli.common import Server, console, database, err_console, load_settings
+from aggregator.errors import BiowireError
 
 if TYPE_CHECKING:
     from aggregator.ingest.poll import PollSummary
@@ -49,7 +51,7 @@ def classify() -> None:
     console.print(f"{tagged} articles tagged")
 
 
-def serve() -> None:
+def serve(context: typer.Context) -> None:
     """Serve the web app (no polling)."""
     from aggregator.logs import configure_logging
 
@@ -58,10 +60,11 @@ def serve() -> None:
     console.print(f"Biowire: open {settings.public_base_url}/ in your browser")
     with database(settings):
         pass  # refuses to start on an out-of-date schema, with the fix in the message
-    _serve(settings, background_poll=False)
+    _serve(context, settings, background_poll=False)
 
 
 def up(
+    context: typer.Context,
     initial_poll: Annotated[bool, typer.Option(help="Poll everything before serving.")] = True,
 ) -> None:
     """Migrate, load the default sources if there are none, poll, classify, then serve
@@ -84,10 +87,11 @@ def up(
             console.print(f"{summary.new_articles} new articles, {summary.errors} sources failed"
                           " (see `biowire sources list`)")  # fmt: skip
         _classify_with_progress(db)
-    _serve(settings, background_poll=True)
+    _serve(context, settings, background_poll=True)
 
 
 def demo(
+    context: typer.Context,
     database_url: Annotated[str, typer.Option(envvar="BIOWIRE_DEMO_DATABASE_URL",
                                               help="Database of the demo (recreated).")]
     = "sqlite:///./biowire-demo.db",
@@ -112,7 +116,7 @@ def demo(
             summary = _poll_with_progress(settings, db, everything=True)
             console.print(f"{summary.new_articles} sample articles stored")
             _classify_with_progress(db)
-        _serve(settings, background_poll=False)
+        _serve(context, settings, background_poll=False)
 
 
 def _poll_with_progress(
@@ -196,30 +200,12 @@ def _reset_sqlite(url: str) -> None:
             Path(url[len(prefix) :] + suffix).unlink(missing_ok=True)
 
 
-def _serve(settings: Settings, background_poll: bool) -> None:
-    import asyncio
-    import contextlib
-
-    import uvicorn
-
-    from aggregator.service import open_database, poll_forever
-    from web.app import create_app  # the CLI is the one place that assembles both halves
-
-    async def run() -> None:
-        config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                                log_level="warning")  # fmt: skip
-        server = uvicorn.Server(config)
-        poller = None
-        if background_poll:
-            db = open_database(settings)
-            poller = asyncio.create_task(poll_forever(settings, db))
-        try:
-            await server.serve()
-        finally:
-            if poller is not None:
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
-                db.close()
-
-    asyncio.run(run())
+def _serve(context: typer.Context, settings: Settings, background_poll: bool) -> None:
+    """Serve the web app with the server the installed command was given (`web.cli`): the
+    web layer builds on the aggregator, never the other way round."""
+    server = context.find_object(Server)
+    if server is None:
+        raise BiowireError(
+            "this entry point has no web server to serve with: run the installed `biowire`"
+        )
+    server.serve(settings, background_poll)
