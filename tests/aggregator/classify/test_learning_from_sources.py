@@ -5,6 +5,9 @@ editors' corrections win; and the server retrains on its schedule."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +25,7 @@ from aggregator.classify.types import (
     SIGNAL_SELF,
 )
 from aggregator.cli.main import app
-from aggregator.service import Database, retrain_if_due
+from aggregator.service import Database, poll_forever, retrain_if_due
 from aggregator.settings import Settings
 from aggregator.taxonomy import default_taxonomy
 from models import Article, ClassifierModel, session_scope
@@ -247,3 +250,41 @@ def test_the_server_retrains_when_the_newest_model_is_old_enough(
         tagged_by = set(session.scalars(select(Article.classified_by_id)))
     assert tagged_by == {retrained.model_id}
     assert retrain_if_due(settings, db) is None  # the new model is this week's
+
+
+def test_the_servers_poll_loop_retrains_an_old_model_and_retags_for_the_new_one(
+    httpserver: HTTPServer,
+    settings: Settings,
+    db: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    [shipped] = models(db)
+    serve(httpserver, db, story_items("e"))
+    with session_scope(db.factory) as session:
+        session.execute(
+            update(ClassifierModel).values(created_at=datetime.now(UTC) - timedelta(days=8))
+        )
+
+    async def until_retrained() -> None:
+        polling = asyncio.create_task(poll_forever(settings, db))
+        try:
+            for _ in range(600):
+                if any(r.getMessage().startswith("scheduled retraining") for r in caplog.records):
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError("no scheduled retraining within 60 s")
+        finally:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+
+    with caplog.at_level(logging.INFO, logger="biowire"):
+        asyncio.run(until_retrained())
+
+    retrained = next(r for r in caplog.records if r.getMessage().startswith("scheduled"))
+    assert retrained.activated is True  # type: ignore[attr-defined]
+    assert retrained.retagged == len(CATEGORISED) + len(UNCATEGORISED)  # type: ignore[attr-defined]
+    [_, new] = models(db)
+    assert new.is_active and new.params["signals"][SIGNAL_SELF]["model_id"] == shipped.id
+    with session_scope(db.factory) as session:
+        assert set(session.scalars(select(Article.classified_by_id))) == {new.id}
