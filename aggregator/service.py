@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from joblib.externals.loky import get_reusable_executor
@@ -18,8 +19,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator import speedups
-from aggregator.classify.registry import active_model, ensure_model
-from aggregator.classify.tagging import TagNewArticles, classify_pending, topic_ids
+from aggregator.classify.registry import active_model, ensure_model, load_classifier, newest_model
+from aggregator.classify.tagging import (
+    BATCH_SIZE,
+    TagNewArticles,
+    classify_pending,
+    mark_for_retagging,
+    retag_window_start,
+    topic_ids,
+)
 from aggregator.database import require_current_schema, upgrade_database
 from aggregator.ingest.fetch import ClientOptions, FetchLimits, build_client
 from aggregator.ingest.hooks import AfterStoreHook
@@ -231,6 +239,73 @@ def classify_new(database: Database, on_batch: Callable[[int], None] | None = No
         return classify_pending(session, model, classifier, on_batch=on_batch)
 
 
+@dataclass(frozen=True)
+class Retraining:
+    """What a scheduled retraining did: the model it trained, whether the guard activated
+    it and why, and how many articles were retagged for it."""
+
+    model_id: int
+    activated: bool
+    note: str
+    retagged: int
+
+
+def retrain_if_due(
+    settings: Settings, database: Database, now: datetime | None = None
+) -> Retraining | None:
+    """Retrain when the newest model, active or not, is `retrain_hours` old (never with 0),
+    activate the result if the guard lets it, and then retag the last `retag_days` of
+    articles; None if no retraining was due.
+
+    Age is the newest model's, not the active one's: a model the guard kept inactive still
+    counts as this period's retraining, else a rejected model would be retrained every
+    tick. The examples are read in one transaction and the model stored in another, so no
+    transaction is held open while it trains (tens of seconds)."""
+    from aggregator.classify.registry import fit_training_set, gather_training_set, store_model
+
+    if settings.retrain_hours <= 0:
+        return None
+    now = now or datetime.now(UTC)
+    taxonomy = default_taxonomy()
+    with session_scope(database.factory) as session:
+        newest = newest_model(session)
+        if newest is None or now - newest.created_at < timedelta(hours=settings.retrain_hours):
+            return None  # no model at all: `ensure_active_model` trains the first one
+        training_set = gather_training_set(session, taxonomy)
+    try:
+        classifier, report = fit_training_set(training_set, taxonomy)
+    finally:
+        # As after the first model's training (`ensure_active_model`): no idle workers.
+        get_reusable_executor().shutdown(wait=True)
+    with session_scope(database.factory) as session:
+        model = store_model(session, classifier, report, training_set)
+        model_id, activated = model.id, model.is_active
+        note = str(model.metrics["activation"]["note"])
+        if activated:
+            mark_for_retagging(session, retag_window_start(settings.retag_days))
+    retagged = retag_pending(database) if activated else 0
+    log.info(
+        "scheduled retraining: %s", note,
+        extra={"model_id": model_id, "activated": activated, "retagged": retagged},
+    )  # fmt: skip
+    return Retraining(model_id, activated, note, retagged)
+
+
+def retag_pending(database: Database) -> int:
+    """Tag every article the active model has not seen, one committed batch at a time, so
+    that a long retag neither holds one huge transaction nor loses its work if stopped."""
+    done = 0
+    while True:
+        with session_scope(database.factory) as session:
+            model = active_model(session)
+            if model is None:
+                return done
+            tagged = classify_pending(session, model, load_classifier(model), limit=BATCH_SIZE)
+        if tagged == 0:
+            return done
+        done += tagged
+
+
 async def poll_forever(settings: Settings, database: Database) -> None:
     """Poll what is due every `scheduler_tick` seconds until cancelled. A database with no
     model gets one first, so that the first poll's articles are tagged as they are parsed."""
@@ -242,7 +317,13 @@ async def poll_forever(settings: Settings, database: Database) -> None:
         await _poll_on_schedule(settings, database, pool)
 
 
+# After a scheduled retraining fails, the wait before the next try: a failure stores no
+# model, so without it the schedule would train again on every tick.
+RETRAIN_RETRY_SECONDS = 3600.0
+
+
 async def _poll_on_schedule(settings: Settings, database: Database, pool: Executor) -> None:
+    retrain_failed_at: float | None = None
     while True:
         try:
             summary = await poll_once(settings, database, parse_executor=pool)
@@ -257,4 +338,16 @@ async def _poll_on_schedule(settings: Settings, database: Database, pool: Execut
             raise
         except Exception:  # a bad cycle must not stop the schedule
             log.exception("poll cycle failed")
+        loop_time = asyncio.get_running_loop().time()
+        if retrain_failed_at is None or loop_time - retrain_failed_at >= RETRAIN_RETRY_SECONDS:
+            try:
+                # Off the event loop: training takes tens of seconds of CPU. The next poll
+                # hands the parse workers whichever model is then active.
+                await asyncio.to_thread(retrain_if_due, settings, database)
+                retrain_failed_at = None
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the old model goes on tagging; tried again in an hour
+                log.exception("scheduled retraining failed")
+                retrain_failed_at = loop_time
         await asyncio.sleep(settings.scheduler_tick)

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
 
     # Classification.
     retag_days: int = Field(30, description="Days of articles retagged when a model is activated.")
+    retrain_hours: float = Field(
+        168,
+        ge=0,
+        description="While serving, retrain (with the activation guard) when the newest model "
+        "is this many hours old; 0 never retrains on a schedule.",
+    )
 
     fast_paths: bool = Field(
         True,

@@ -7,9 +7,11 @@ Training, in `train`, for every corpus (the shipped seed set, an evaluation file
    separately so that a headline word counts on its own (the headline block weighted by
    `Params.title_weight`), and beside them the headline and body as one text
    (`Params.whole_text`).
-2. One linear SVM per topic (one-vs-rest `LinearSVC`).
-3. K-fold cross-validation on the training examples gives every example an out-of-fold
-   score for every topic. From those scores, per topic:
+2. One linear SVM per topic (one-vs-rest `LinearSVC`), each example weighted by its
+   signal (`SignalWeights`) when the caller says so.
+3. K-fold cross-validation on the training examples (each signal's examples split into
+   folds on their own) gives every example an out-of-fold score for every topic. From
+   those scores, per topic:
    - a Platt sigmoid (`LogisticRegression` on the single score) turns the SVM margin into a
      calibrated probability in [0, 1]; this is what `CalibratedClassifierCV(method="sigmoid",
      ensemble=False)` does, done once here so the same out-of-fold scores also serve
@@ -21,6 +23,8 @@ Training, in `train`, for every corpus (the shipped seed set, an evaluation file
    nearest its cut (`_best_fallback`): on only if that raises the out-of-fold micro-F1, so
    the rule turns itself on where every article has a topic (Reuters) and stays off where
    many rightly have none (the seed set's hard negatives).
+   The out-of-fold decisions on the trusted examples alone (the seed set and editors'
+   corrections) are scored apart: the activation guard compares models on them.
 4. A final fit on every example. With the fast paths on, prediction looks the vocabulary up
    as word ids (`fast_tfidf`): the same matrix as scikit-learn's `transform`, faster.
 
@@ -49,24 +53,40 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
+from sklearn.utils.parallel import Parallel, delayed
 
 from aggregator.classify.features import Features
 from aggregator.classify.model import Classifier, decide, linear_margins
 from aggregator.classify.types import (
     SIGNAL_SEED,
+    TRUSTED_SIGNALS,
     Document,
     Example,
     Params,
     ProgressCallback,
+    SignalWeights,
     TrainingReport,
 )
 from aggregator.errors import ClassifierError
 
 
-def _fit_scorers(matrix: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, ...]:
-    """One LinearSVC per column of `y`; returns the stacked weights and intercepts.
+def _fit_scorers(
+    matrix: sparse.csr_matrix,
+    y: np.ndarray,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """One LinearSVC per column of `y`, each example counting `sample_weight` (all 1 when
+    None); returns the stacked weights and intercepts.
+
+    What `OneVsRestClassifier(LinearSVC(C=c, random_state=seed))` fits, to the bit, when no
+    weights are given (tested): scikit-learn's one-vs-rest passes sample weights on only with
+    metadata routing switched on for the whole process, so the topics are fitted here, one
+    `LinearSVC.fit` each. liblinear's coordinate descent visits examples in a random order:
+    the fixed seed makes a retrain on the same examples give the same model, so that the
+    activation guard compares data, not luck.
 
     A topic with no positive example in `y` (possible inside a cross-validation fold) gets
     a scorer that always answers a large negative margin.
@@ -74,15 +94,57 @@ def _fit_scorers(matrix: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np
     present = y.sum(axis=0) > 0
     weights = np.zeros((matrix.shape[1], y.shape[1]), dtype=np.float32)
     intercepts = np.full(y.shape[1], -10.0)
-    if present.any():
+    columns = np.flatnonzero(present)
+    if len(columns):
         # Topics are independent problems: spread them over the cores (2 on the target box).
-        model = OneVsRestClassifier(LinearSVC(C=c), n_jobs=min(2, os.cpu_count() or 1))
-        model.fit(matrix, y[:, present])
-        columns = np.flatnonzero(present)
-        for column, estimator in zip(columns, model.estimators_, strict=True):
-            weights[:, column] = estimator.coef_.ravel()
-            intercepts[column] = float(estimator.intercept_[0])
+        fitted = Parallel(n_jobs=min(2, os.cpu_count() or 1))(
+            delayed(_fit_topic)(matrix, y[:, column], c, seed, sample_weight) for column in columns
+        )
+        for column, (coef, intercept) in zip(columns, fitted, strict=True):
+            weights[:, column] = coef
+            intercepts[column] = intercept
     return weights, intercepts
+
+
+def _fit_topic(
+    matrix: sparse.csr_matrix,
+    truth: np.ndarray,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None,
+) -> tuple[np.ndarray, float]:
+    if truth.min() == truth.max():  # every example positive: always yes, as one-vs-rest does
+        return np.zeros(matrix.shape[1]), 10.0
+    svm = LinearSVC(C=c, random_state=seed)
+    svm.fit(matrix, truth, sample_weight=sample_weight)
+    return svm.coef_.ravel(), float(svm.intercept_[0])
+
+
+def _fold_of_rows(signals: Sequence[str], folds: int, seed: int) -> np.ndarray:
+    """Each example's cross-validation fold, the examples of each signal split on their own.
+
+    The seed set's rows then fall in the same folds in every training run whatever else is
+    added, so that the scores of two runs on the trusted rows differ by what the added
+    examples taught, not by a reshuffle. With one signal this is `KFold` over all rows.
+    """
+    assignment = np.zeros(len(signals), dtype=np.int64)
+    labels = np.array(signals, dtype=object)
+    for signal in dict.fromkeys(signals):
+        rows = np.flatnonzero(labels == signal)
+        if len(rows) < folds:
+            assignment[rows] = np.arange(len(rows)) % folds
+            continue
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+        for fold, (_, held) in enumerate(splitter.split(rows)):
+            assignment[rows[held]] = fold
+    return assignment
+
+
+def _scores(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    """Micro- and macro-F1, rounded as the model record keeps them."""
+    micro = f1_score(truth, predicted, average="micro", zero_division=0)
+    macro = f1_score(truth, predicted, average="macro", zero_division=0)
+    return round(float(micro), 4), round(float(macro), 4)
 
 
 def _best_threshold(margins: np.ndarray, truth: np.ndarray, floor: float) -> float:
@@ -147,8 +209,13 @@ def train(
     topics: Sequence[str],
     params: Params | None = None,
     progress: ProgressCallback | None = None,
+    signal_weights: SignalWeights | None = None,
 ) -> tuple[Classifier, TrainingReport]:
-    """Fit a classifier on `examples` for `topics`; labels outside `topics` are ignored."""
+    """Fit a classifier on `examples` for `topics`; labels outside `topics` are ignored.
+
+    With `signal_weights`, each example counts its signal's weight in the SVMs' fit; the
+    thresholds, calibration and scores still count every example once. Without, every
+    example counts 1, as with weights that are all 1."""
     params = params or Params()
     started = time.perf_counter()
     topics = list(topics)
@@ -184,11 +251,21 @@ def train(
         # Out-of-fold margins. The vectoriser is fitted once on all the training text: it
         # sees no labels, and refitting it per fold would cost more than the SVMs.
         margins = np.zeros(y.shape, dtype=np.float64)
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=params.seed)
-        for number, (fit_rows, held_rows) in enumerate(splitter.split(matrix), 1):
-            weights, intercepts = _fit_scorers(matrix[fit_rows], y[fit_rows], params.c)
+        signals = [e.signal for e in examples]
+        fold_of_row = _fold_of_rows(signals, folds, params.seed)
+        sample_weight = (
+            None
+            if signal_weights is None
+            else np.array([signal_weights.of(signal) for signal in signals], dtype=np.float64)
+        )
+        for fold in range(folds):
+            fit_rows, held_rows = fold_of_row != fold, fold_of_row == fold
+            weights, intercepts = _fit_scorers(
+                matrix[fit_rows], y[fit_rows], params.c, params.seed,
+                None if sample_weight is None else sample_weight[fit_rows],
+            )  # fmt: skip
             margins[held_rows] = linear_margins(matrix[held_rows], weights, intercepts)
-            step(f"cross-validation fold {number}/{folds}")
+            step(f"cross-validation fold {fold + 1}/{folds}")
 
         calibration = np.array(
             [_calibrate(margins[:, j], y[:, j]) for j in range(len(topics))]
@@ -198,25 +275,34 @@ def train(
              for j in range(len(topics))]
         )  # fmt: skip
         fallback = _best_fallback(margins, y, cuts)
-        weights, intercepts = _fit_scorers(matrix, y, params.c)
+        weights, intercepts = _fit_scorers(matrix, y, params.c, params.seed, sample_weight)
         step("final fit")
 
     classifier = Classifier(features, topics, weights, intercepts, calibration, cuts, fallback)
     thresholds = classifier.thresholds
     cv_predicted = decide(margins, cuts, fallback).astype(np.int8)
     per_topic = f1_score(y, cv_predicted, average=None, zero_division=0)
+    micro_f1, macro_f1 = _scores(y, cv_predicted)
+    trusted_rows = np.isin(np.array(signals, dtype=object), TRUSTED_SIGNALS)
+    trusted = None
+    if trusted_rows.any():
+        trusted_micro, trusted_macro = _scores(y[trusted_rows], cv_predicted[trusted_rows])
+        trusted = {"rows": int(trusted_rows.sum()), "micro_f1": trusted_micro,
+                   "macro_f1": trusted_macro}  # fmt: skip
     report = TrainingReport(
-        counts=dict(Counter(e.signal for e in examples)),
+        counts=dict(Counter(signals)),
         per_topic_f1={t: round(float(f), 4) for t, f in zip(topics, per_topic, strict=True)},
-        micro_f1=round(float(f1_score(y, cv_predicted, average="micro", zero_division=0)), 4),
-        macro_f1=round(float(f1_score(y, cv_predicted, average="macro", zero_division=0)), 4),
+        micro_f1=micro_f1,
+        macro_f1=macro_f1,
         thresholds=thresholds,
         seconds=round(time.perf_counter() - started, 2),
         params={
             "model": f"tfidf-title-body{'-whole' if params.whole_text else ''}+linearsvc-ovr+platt",
             **asdict(params),
             "fallback": None if fallback is None else round(fallback, 4),
+            **({} if signal_weights is None else {"signal_weights": signal_weights.as_dict()}),
         },
+        trusted=trusted,
     )
     return classifier, report
 

@@ -41,12 +41,17 @@ def _progress(what: str) -> Progress:
                     MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)  # fmt: skip
 
 
-def train() -> None:
-    """Train a model on every signal (seed set, publisher categories, editors'
-    corrections), make it the active one and retag recent articles."""
+def train(
+    force: Annotated[
+        bool, typer.Option("--force", help="Activate the new model even if it scores worse.")
+    ] = False,
+) -> None:
+    """Train a model on every signal (seed set, publisher categories, the active model's
+    confident tags, editors' corrections); activate it unless it scores worse than the
+    active one on the seed set and corrections, and then retag recent articles."""
     from rich.table import Table
 
-    from aggregator.classify.registry import train_model
+    from aggregator.classify.registry import activation_note, train_model
     from aggregator.taxonomy import default_taxonomy
     from models import session_scope
 
@@ -58,39 +63,62 @@ def train() -> None:
             def advance(what: str, done: int, steps: int) -> None:
                 progress.update(task, description=what, completed=done, total=steps)
 
-            model, report = train_model(session, default_taxonomy(), progress=advance)
-            model_id = model.id
-        counts = ", ".join(f"{n} {signal}" for signal, n in report.counts.items())
+            model, report = train_model(session, default_taxonomy(), progress=advance,
+                                        force=force)  # fmt: skip
+            model_id, activated, note = model.id, model.is_active, activation_note(model)
+            weights = model.params.get("signal_weights", {})
+        counts = ", ".join(
+            f"{n} {signal} (weight {weights.get(signal, 1.0):g})"
+            for signal, n in report.counts.items()
+        )
+        trusted = report.trusted or {}
         console.print(f"model #{model_id} trained in {report.seconds:.1f} s on {counts}; "
                       f"cross-validated micro-F1 {report.micro_f1:.3f}, "
-                      f"macro-F1 {report.macro_f1:.3f}; now active")  # fmt: skip
+                      f"macro-F1 {report.macro_f1:.3f}; on seed+corrections "
+                      f"({trusted.get('rows', 0)} rows) micro-F1 "
+                      f"{_figure(trusted.get('micro_f1'))}, macro-F1 "
+                      f"{_figure(trusted.get('macro_f1'))}")  # fmt: skip
         table = Table("topic", "cv F1", "threshold", box=None)
         for topic, f1 in report.per_topic_f1.items():
             table.add_row(topic, f"{f1:.3f}", f"{report.thresholds[topic]:.3f}")
         console.print(table)
-        _retag(settings, db, model_id)
+        console.print(f"model #{model_id}: {escape(note)}", soft_wrap=True)
+        if activated:
+            _retag(settings, db, model_id)
+        else:
+            console.print(f"model #{model_id} stored inactive; `biowire train --force` or "
+                          f"`biowire model activate {model_id}` activates it")  # fmt: skip
 
 
 @model_app.command("list")
 def model_list() -> None:
-    """Every trained model version, newest first; * marks the active one."""
+    """Every trained model version, newest first; * marks the active one. Below the table,
+    why each was or was not activated when it was trained."""
     from rich.table import Table
     from sqlalchemy import select
 
+    from aggregator.classify.registry import activation_note
     from models import ClassifierModel, session_scope
 
     with database(load_settings()) as db, session_scope(db.factory) as session:
-        table = Table("", "id", "created", "seed", "publisher", "editor", "cv micro-F1",
+        table = Table("", "id", "created", "seed", "publisher", "self", "editor", "cv micro-F1",
                       "cv macro-F1", "train s", box=None)  # fmt: skip
+        notes: list[str] = []
         for m in session.scalars(select(ClassifierModel).order_by(ClassifierModel.id.desc())):
             counts, metrics = m.training_counts, m.metrics
             table.add_row(
                 "*" if m.is_active else "", str(m.id), m.created_at.strftime("%Y-%m-%d %H:%M"),
                 str(counts.get("seed", 0)), str(counts.get("publisher-category", 0)),
-                str(counts.get("editor", 0)), _figure(metrics.get("micro_f1")),
-                _figure(metrics.get("macro_f1")), _figure(metrics.get("train_seconds"), 1),
+                str(counts.get("self-training", 0)), str(counts.get("editor", 0)),
+                _figure(metrics.get("micro_f1")), _figure(metrics.get("macro_f1")),
+                _figure(metrics.get("train_seconds"), 1),
             )  # fmt: skip
+            if note := activation_note(m):
+                notes.append(f"#{m.id}: {note}")
         console.print(table)
+        for note in notes:
+            # Not a table column: a sentence wraps badly in a narrow terminal's table.
+            console.print(escape(note), soft_wrap=True)
 
 
 @model_app.command("activate")

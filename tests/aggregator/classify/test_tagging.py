@@ -21,7 +21,7 @@ from aggregator.classify.registry import (
 )
 from aggregator.classify.tagging import classify_pending, mark_for_retagging
 from aggregator.classify.training import load_seed_examples
-from aggregator.classify.types import SIGNAL_EDITOR, SIGNAL_PUBLISHER, SIGNAL_SEED
+from aggregator.classify.types import SIGNAL_EDITOR, SIGNAL_PUBLISHER, SIGNAL_SEED, SIGNAL_SELF
 from aggregator.cli.main import app
 from aggregator.service import Database
 from aggregator.taxonomy import default_taxonomy
@@ -104,7 +104,8 @@ def test_a_trained_model_is_a_versioned_record(db: Database) -> None:
         model, report = train_model(session, default_taxonomy())
         assert model.id != first.id and model.is_active and not first.is_active
         assert model.training_counts == {
-            SIGNAL_SEED: len(load_seed_examples()), SIGNAL_PUBLISHER: 1, SIGNAL_EDITOR: 0,
+            SIGNAL_SEED: len(load_seed_examples()), SIGNAL_PUBLISHER: 1, SIGNAL_SELF: 0,
+            SIGNAL_EDITOR: 0,
         }  # fmt: skip
         assert set(model.metrics) >= {"micro_f1", "macro_f1", "per_topic_f1", "train_seconds"}
         assert set(model.metrics["per_topic_f1"]) == set(model.thresholds) == set(model.topics)
