@@ -186,8 +186,8 @@ def _told_with_organisations(term: str, reasons: dict[str, str]) -> str:
     """A term holding kind tokens, as the organisations behind them: "orgkind_border_agency"
     becomes "CBP (border agency)". A bigram of a word and a kind token is told by its
     kind alone (the word only stood next to the line of kinds), two kinds side by side
-    as both."""
-    told = [reasons.get(word, word) for word in term.split(" ") if word in reasons]
+    as both, and one kind twice (two mentions) once."""
+    told = dict.fromkeys(reasons[word] for word in term.split(" ") if word in reasons)
     return "; ".join(told) if told else term
 
 

@@ -72,9 +72,9 @@ class OrganisationMention:
 
 
 class OrganisationMatcher:
-    """Every form of every organisation in one compiled regex, its alternatives a trie of
-    the forms' characters, so that the regex engine follows one branch per character of
-    the text rather than trying each form in turn."""
+    """Every form of every organisation in a compiled regex, its alternatives a trie of the
+    forms' characters, so that the regex engine follows one branch per character of the
+    text rather than trying each form in turn (BENCHMARKS.md has both timed)."""
 
     def __init__(self, organisations: Sequence[Organisation]) -> None:
         self.organisations = tuple(organisations)

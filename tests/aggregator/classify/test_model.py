@@ -24,7 +24,13 @@ from aggregator.classify.features import (
     kind_tokens,
     whole_text_with_kinds,
 )
-from aggregator.classify.model import EXPLAIN_TERMS, Classifier, _largest_per_row, decide
+from aggregator.classify.model import (
+    EXPLAIN_TERMS,
+    Classifier,
+    _largest_per_row,
+    _told_with_organisations,
+    decide,
+)
 from aggregator.classify.training import _best_fallback, _best_threshold, train
 from aggregator.classify.types import SIGNAL_SEED, Document, Example, Params
 from aggregator.cli.main import app
@@ -289,6 +295,24 @@ def test_an_explanation_names_the_organisations_of_a_kind_by_the_forms_the_artic
         "orgkind_border_agency": "CBP, Border Force (border agency)",
         "orgkind_eu_agency": "Frontex (EU agency)",
     }
+
+
+@pytest.mark.parametrize(
+    ("term", "told"),
+    [
+        ("orgkind_border_agency", "CBP (border agency)"),
+        ("said orgkind_border_agency", "CBP (border agency)"),
+        ("orgkind_border_agency orgkind_border_agency", "CBP (border agency)"),
+        ("orgkind_border_agency orgkind_eu_agency", "CBP (border agency); Frontex (EU agency)"),
+        ("border", "border"),
+    ],
+)
+def test_a_term_with_kind_tokens_is_told_as_the_organisations(term: str, told: str) -> None:
+    reasons = {
+        "orgkind_border_agency": "CBP (border agency)",
+        "orgkind_eu_agency": "Frontex (EU agency)",
+    }
+    assert _told_with_organisations(term, reasons) == told
 
 
 def test_the_kind_tokens_enter_the_whole_text_block_only(fast_paths: bool) -> None:
