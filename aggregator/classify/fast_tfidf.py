@@ -137,13 +137,25 @@ class FastFeatures:
     per loaded model; `supports` says for which blocks.
 
     The blocks are the headline's, the body's and, if there is one, the whole text's (the
-    headline and the body as one text); the headline block is weighted by `title_weight`.
+    headline and the body as one text, then on a line of their own the tokens
+    `extra_tokens` gives for the article, if it is given); the headline block is weighted
+    by `title_weight`.
     """
 
-    def __init__(self, blocks: Sequence[TfidfVectorizer], title_weight: float) -> None:
+    def __init__(
+        self,
+        blocks: Sequence[TfidfVectorizer],
+        title_weight: float,
+        extra_tokens: Callable[[Document], list[str]] | None = None,
+    ) -> None:
         if not 2 <= len(blocks) <= 3 or not supports(blocks):
             raise ValueError("the fast transform does not compute these blocks' matrix")
+        if extra_tokens is not None and len(blocks) != 3:
+            raise ValueError("extra tokens go to the whole-text block, and there is none")
         self.title_weight = title_weight
+        # Tokens as the whole-text block's tokenizer finds them after its preprocessing:
+        # lower-case words of word characters (the features' kind tokens are).
+        self._extra_tokens = extra_tokens
         self.dtype = blocks[-1].dtype
         self._preprocess = blocks[0].build_preprocessor()
         self._tokenize = tokenizer(blocks[0])
@@ -156,27 +168,33 @@ class FastFeatures:
 
     def transform(self, documents: Sequence[Document]) -> sparse.csr_matrix:
         """The whole-text block's tokens are the headline's followed by the body's (the text
-        is lower-cased, and a line break always separates tokens), so its word ids come
-        from the same lookups by NumPy indexing, at no cost in Python per token."""
+        is lower-cased, and a line break always separates tokens) and then the extra
+        tokens, so its word ids come from the same lookups by NumPy indexing, at no cost in
+        Python per token."""
         preprocess, tokenize, get = self._preprocess, self._tokenize, self._words.get
-        ids: list[list[int]] = [[], []]
-        lengths: list[list[int]] = [[], []]
+        extra_tokens = self._extra_tokens
+        parts = 2 if extra_tokens is None else 3
+        ids: list[list[int]] = [[] for _ in range(parts)]
+        lengths: list[list[int]] = [[] for _ in range(parts)]
         for document in documents:
             for part, text in enumerate((document.title, document.text)):
                 tokens = [get(token, -1) for token in tokenize(preprocess(text))]
                 lengths[part].append(len(tokens))
                 ids[part].extend(tokens)
-        title_ids, body_ids = (np.array(i, dtype=np.int64) for i in ids)
-        title_lengths, body_lengths = (np.array(n, dtype=np.int64) for n in lengths)
+            if extra_tokens is not None:
+                tokens = [get(token, -1) for token in extra_tokens(document)]
+                lengths[2].append(len(tokens))
+                ids[2].extend(tokens)
+        part_ids = [np.array(i, dtype=np.int64) for i in ids]
+        part_lengths = [np.array(n, dtype=np.int64) for n in lengths]
         rows = np.arange(len(documents))
-        streams = [(title_ids, title_lengths), (body_ids, body_lengths)]
+        streams = [(part_ids[0], part_lengths[0]), (part_ids[1], part_lengths[1])]
         if len(self._indexes) == 3:
             order = np.argsort(
-                np.concatenate([np.repeat(rows, title_lengths), np.repeat(rows, body_lengths)]),
-                kind="stable",
+                np.concatenate([np.repeat(rows, n) for n in part_lengths]), kind="stable"
             )
-            whole_ids = np.concatenate([title_ids, body_ids])[order]
-            streams.append((whole_ids, title_lengths + body_lengths))
+            whole_ids = np.concatenate(part_ids)[order]
+            streams.append((whole_ids, sum(part_lengths[1:], part_lengths[0])))
         n_documents, n_blocks = len(documents), len(self._indexes)
         # Each block's documents are its own segments (block × document), so that one pass
         # weights and normalises the blocks' terms together; their columns follow each

@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.special import expit
 
 from aggregator.classify import model_format
-from aggregator.classify.features import Features
+from aggregator.classify.features import KIND_TOKEN_PREFIX, Features, kind_reasons
 from aggregator.classify.model_format import StoredModel
 from aggregator.classify.types import Document, TopicScore
 
@@ -101,7 +101,7 @@ class Classifier:
         probabilities = self._calibrated(margins)
         decided = self._decide(margins)
         rows, topics = np.nonzero(decided)
-        reasons = self._why(matrix, rows, topics) if explain else [()] * len(rows)
+        reasons = self._why(documents, matrix, rows, topics) if explain else [()] * len(rows)
         why = dict(zip(zip(rows.tolist(), topics.tolist(), strict=True), reasons, strict=True))
         # Each row's topics best first, as Python values: NumPy's scalars cost more to
         # index and compare one by one than the whole matrix costs to convert.
@@ -117,13 +117,19 @@ class Classifier:
         ]
 
     def _why(
-        self, matrix: sparse.csr_matrix, rows: np.ndarray, topics: np.ndarray
+        self,
+        documents: Sequence[Document],
+        matrix: sparse.csr_matrix,
+        rows: np.ndarray,
+        topics: np.ndarray,
     ) -> list[tuple[str, ...]]:
         """For each (row, topic) pair, the article's terms with the largest positive
         contribution (tf-idf × weight) to the topic's margin; the sigmoid is monotonic, so
         they also drive the probability. All pairs at once: each pair's terms side by side
         in one padded array, the `_CANDIDATES` largest of each picked out without sorting
-        every term, then at most that many a pair looked at in Python."""
+        every term, then at most that many a pair looked at in Python. A term that holds an
+        organisation kind's token is told as the organisations of that kind the article
+        names ("CBP (border agency)"): the token is no word of the article."""
         if not len(rows):
             return []
         starts, lengths = matrix.indptr[rows], np.diff(matrix.indptr)[rows]
@@ -137,12 +143,19 @@ class Classifier:
         picked, ranked = _largest_per_row(columns, contributions, min(_CANDIDATES, width))
         names = self._feature_names()
         explanations: list[tuple[str, ...]] = []
-        for pair_columns, pair_values in zip(picked.tolist(), ranked.tolist(), strict=True):
+        reasons_of_row: dict[int, dict[str, str]] = {}
+        for row, pair_columns, pair_values in zip(
+            rows.tolist(), picked.tolist(), ranked.tolist(), strict=True
+        ):
             chosen: list[str] = []
             for column, value in zip(pair_columns, pair_values, strict=True):
                 if value <= 0 or len(chosen) == EXPLAIN_TERMS:
                     break
                 term = names[column]
+                if self.features.organisation_kinds and KIND_TOKEN_PREFIX in term:
+                    if row not in reasons_of_row:
+                        reasons_of_row[row] = kind_reasons(documents[row])
+                    term = _told_with_organisations(term, reasons_of_row[row])
                 if term not in chosen:  # the same word in headline and body is one reason
                     chosen.append(term)
             explanations.append(tuple(chosen))
@@ -167,6 +180,15 @@ class Classifier:
         stored = model_format.loads(blob, label)
         return cls(stored.features, stored.topics, stored.weights, stored.intercepts,
                    stored.calibration, stored.cuts, stored.fallback)  # fmt: skip
+
+
+def _told_with_organisations(term: str, reasons: dict[str, str]) -> str:
+    """A term holding kind tokens, as the organisations behind them: "orgkind_border_agency"
+    becomes "CBP (border agency)". A bigram of a word and a kind token is told by its
+    kind alone (the word only stood next to the line of kinds), two kinds side by side
+    as both, and one kind twice (two mentions) once."""
+    told = dict.fromkeys(reasons[word] for word in term.split(" ") if word in reasons)
+    return "; ".join(told) if told else term
 
 
 def _largest_per_row(

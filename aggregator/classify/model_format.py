@@ -11,9 +11,11 @@ Its arrays:
   idf, one value per column of its vocabulary.
 
 The JSON: `{"kind": "biowire-classifier", "format": 1, "topics": [...], "fallback": null,
-"features": {"title_weight": 1.0, "whole_text": true, "blocks": {"title": {"params":
-{...}, "vocabulary": [...]}, ...}}}`, each vocabulary its terms in column order and each
-block's `params` the `TfidfVectorizer` parameters its `transform` depends on. A fitted
+"features": {"title_weight": 1.0, "whole_text": true, "organisation_kinds": true,
+"blocks": {"title": {"params": {...}, "vocabulary": [...]}, ...}}}`, each vocabulary its
+terms in column order and each block's `params` the `TfidfVectorizer` parameters its
+`transform` depends on. `organisation_kinds` is optional: a model stored before it existed
+reads its whole text without the kinds' tokens, as it was trained. A fitted
 block is rebuilt from them through scikit-learn's own parameters (a fixed `vocabulary`,
 then `idf_`).
 
@@ -80,6 +82,7 @@ def dumps(model: StoredModel) -> bytes:
         "features": {
             "title_weight": float(features.title_weight),
             "whole_text": features.whole is not None,
+            "organisation_kinds": features.organisation_kinds,
             "blocks": {name: _describe_block(block) for name, block in blocks.items()},
         },
     }
@@ -150,7 +153,10 @@ def _read(blob: bytes) -> StoredModel:
     vectorizers = [_block(name, blocks[name], arrays) for name in expected_blocks]
     title_weight = _field(features_description, "title_weight", (int, float))
     whole = vectorizers[2] if whole_text else None
-    features = Features(vectorizers[0], vectorizers[1], whole, title_weight)
+    organisation_kinds = False
+    if "organisation_kinds" in features_description:
+        organisation_kinds = _field(features_description, "organisation_kinds", bool)
+    features = Features(vectorizers[0], vectorizers[1], whole, title_weight, organisation_kinds)
     features.index_words()
     topics = _field(description, "topics", list)
     if not all(isinstance(topic, str) for topic in topics):

@@ -6,7 +6,8 @@ Training, in `train`, for every corpus (the shipped seed set, an evaluation file
 1. TF-IDF features: word 1–2-grams with sublinear tf, the headline and the body vectorised
    separately so that a headline word counts on its own (the headline block weighted by
    `Params.title_weight`), and beside them the headline and body as one text
-   (`Params.whole_text`).
+   (`Params.whole_text`), ending with the kinds of organisation the article names
+   (`Params.organisation_kinds`).
 2. One linear SVM per topic (one-vs-rest `LinearSVC`), each example weighted by its
    signal (`SignalWeights`) when the caller says so.
 3. K-fold cross-validation on the training examples (each signal's examples split into
@@ -297,7 +298,7 @@ def train(
         thresholds=thresholds,
         seconds=round(time.perf_counter() - started, 2),
         params={
-            "model": f"tfidf-title-body{'-whole' if params.whole_text else ''}+linearsvc-ovr+platt",
+            "model": _model_name(features),
             **asdict(params),
             "fallback": None if fallback is None else round(fallback, 4),
             **({} if signal_weights is None else {"signal_weights": signal_weights.as_dict()}),
@@ -305,6 +306,12 @@ def train(
         trusted=trusted,
     )
     return classifier, report
+
+
+def _model_name(features: Features) -> str:
+    whole = "-whole" if features.whole is not None else ""
+    kinds = "+orgkinds" if features.organisation_kinds else ""
+    return f"tfidf-title-body{whole}{kinds}+linearsvc-ovr+platt"
 
 
 def load_seed_examples(directory: Path | None = None) -> list[Example]:

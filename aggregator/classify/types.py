@@ -34,6 +34,10 @@ class Params:
     title_weight: float = 1.0
     min_df: int = 2
     whole_text: bool = True
+    # The kinds of organisation an article names, as tokens of the whole-text block (see
+    # `aggregator.classify.features`). Off: on the development sets it lost a little on the
+    # real-style set and gained nothing elsewhere (BENCHMARKS.md).
+    organisation_kinds: bool = False
     threshold_floor: float = -0.6
     folds: int = 5
     seed: int = 13

@@ -18,8 +18,19 @@ from typer.testing import CliRunner
 from aggregator import speedups
 from aggregator.classify import fast_tfidf
 from aggregator.classify.evaluation import EvaluationError, evaluate_file, read_rows
-from aggregator.classify.features import Features
-from aggregator.classify.model import EXPLAIN_TERMS, Classifier, _largest_per_row, decide
+from aggregator.classify.features import (
+    Features,
+    kind_reasons,
+    kind_tokens,
+    whole_text_with_kinds,
+)
+from aggregator.classify.model import (
+    EXPLAIN_TERMS,
+    Classifier,
+    _largest_per_row,
+    _told_with_organisations,
+    decide,
+)
 from aggregator.classify.training import _best_fallback, _best_threshold, train
 from aggregator.classify.types import SIGNAL_SEED, Document, Example, Params
 from aggregator.cli.main import app
@@ -206,24 +217,44 @@ def test_a_model_without_the_whole_text_block_predicts_the_same_when_saved(
     assert loaded.predict(documents) == expected
 
 
-@pytest.mark.parametrize("whole_text", [True, False], ids=["three-blocks", "two-blocks"])
-def test_the_features_matrix_is_scikit_learns(fast_paths: bool, whole_text: bool) -> None:
+NAMING_ORGANISATIONS = [
+    Document("CBP expands face checks", "Frontex and eu-LISA watched; iBeta tested."),
+    Document("Border agency CBP adds gates", "Travellers at the ABF posts."),
+]
+FEATURE_CASES = [(True, True), (True, False), (False, False)]
+
+
+@pytest.mark.parametrize(
+    ("whole_text", "organisation_kinds"),
+    FEATURE_CASES,
+    ids=["three-blocks-with-kinds", "three-blocks", "two-blocks"],
+)
+def test_the_features_matrix_is_scikit_learns(
+    fast_paths: bool, whole_text: bool, organisation_kinds: bool
+) -> None:
     """Fitted and applied as shipped, scikit-learn's own vectorizers give the matrix that
     `Features.transform` must give, on the fast path as on scikit-learn's."""
     rows = read_rows(SMALL)
-    fitted = [r.document for r in rows[:24]]
+    fitted = [*(r.document for r in rows[:24]), *NAMING_ORGANISATIONS]
     unseen = [
         *(r.document for r in rows[24:]),
         Document("", ""),
         Document("Face face FACE boarding, boarding gates!", "Gates: face-boarding\nat 3 gates."),
+        Document("CBP", ""),
+        Document("", "Frontex, CBP and the ICO; cbp and frontex."),
+        Document("Testing lab", "CBP"),
     ]
-    features = Features.for_training(Params(whole_text=whole_text))
+    params = Params(whole_text=whole_text, organisation_kinds=organisation_kinds)
+    features = Features.for_training(params)
     features.fit_transform(fitted)
     references = [TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
                   for _ in range(3 if whole_text else 2)]  # fmt: skip
 
     def texts(document: Document) -> list[str]:
-        return [document.title, document.text, f"{document.title}\n{document.text}"]
+        whole = f"{document.title}\n{document.text}"
+        if organisation_kinds:
+            whole = whole_text_with_kinds(document)  # its text is tested on its own below
+        return [document.title, document.text, whole]
 
     for index, reference in enumerate(references):
         reference.fit([texts(d)[index] for d in fitted])
@@ -236,6 +267,93 @@ def test_the_features_matrix_is_scikit_learns(fast_paths: bool, whole_text: bool
         assert np.array_equal(mine.indptr, expected.indptr)
         assert np.array_equal(mine.indices, expected.indices)
         assert np.allclose(mine.data, expected.data, rtol=0, atol=1e-12)
+    kind_columns = [n for n in features.names() if "orgkind_" in n]
+    assert bool(kind_columns) == organisation_kinds
+
+
+def test_an_article_naming_cbp_has_the_border_agency_token_and_cbp_in_lower_case_none() -> None:
+    assert kind_tokens(Document("CBP adds gates", "")) == ["orgkind_border_agency"]
+    assert kind_tokens(Document("cbp adds gates", "")) == []
+    assert kind_tokens(Document("", "Frontex and CBP, then iBeta and Frontex")) == [
+        "orgkind_eu_agency",
+        "orgkind_border_agency",
+        "orgkind_testing_lab",
+        "orgkind_eu_agency",
+    ]
+    assert whole_text_with_kinds(Document("CBP adds gates", "At ports.")) == (
+        "CBP adds gates\nAt ports.\norgkind_border_agency"
+    )
+    assert whole_text_with_kinds(Document("cbp adds gates", "")) == "cbp adds gates\n"
+
+
+def test_an_explanation_names_the_organisations_of_a_kind_by_the_forms_the_article_uses() -> None:
+    reasons = kind_reasons(
+        Document("CBP and Border Force trial e-gates", "U.S. Customs and Border Protection, "
+                 "the border agency, and the data protection authority agreed with Frontex.")
+    )  # fmt: skip
+    assert reasons == {
+        "orgkind_border_agency": "CBP, Border Force (border agency)",
+        "orgkind_eu_agency": "Frontex (EU agency)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("term", "told"),
+    [
+        ("orgkind_border_agency", "CBP (border agency)"),
+        ("said orgkind_border_agency", "CBP (border agency)"),
+        ("orgkind_border_agency orgkind_border_agency", "CBP (border agency)"),
+        ("orgkind_border_agency orgkind_eu_agency", "CBP (border agency); Frontex (EU agency)"),
+        ("border", "border"),
+    ],
+)
+def test_a_term_with_kind_tokens_is_told_as_the_organisations(term: str, told: str) -> None:
+    reasons = {
+        "orgkind_border_agency": "CBP (border agency)",
+        "orgkind_eu_agency": "Frontex (EU agency)",
+    }
+    assert _told_with_organisations(term, reasons) == told
+
+
+def test_the_kind_tokens_enter_the_whole_text_block_only(fast_paths: bool) -> None:
+    features = Features.for_training(Params(organisation_kinds=True))
+    features.fit_transform([*NAMING_ORGANISATIONS, Document("Bank pays", "By palm.")] * 2)
+    names = features.names()
+    column = names.index("orgkind_border_agency")
+    assert column >= len(features.title.vocabulary_) + len(features.body.vocabulary_)
+    matrix = features.transform([Document("CBP said", ""), Document("cbp said", "")])
+    assert matrix[0, column] > 0 and matrix[1, column] == 0
+
+
+BORDER_AGENCIES = ["ABF", "CBSA", "Bundespolizei", "Straż Graniczna", "Border Patrol",
+                   "Canada Border Services Agency", "Polish Border Guard",
+                   "UK Border Force"]  # fmt: skip
+PAYMENT_FIRMS = ["Mastercard", "Adyen", "Klarna", "PayPal", "UnionPay", "Alipay", "Amex", "NPCI"]
+FILLERS = ["announced a change on Tuesday", "said it would act soon", "published a notice today",
+           "confirmed the plan this week", "set out the next steps", "gave an update on Monday",
+           "shared the details", "told reporters about it"]  # fmt: skip
+
+
+def test_a_deciding_kind_is_explained_by_the_organisation_the_article_names(
+    fast_paths: bool,
+) -> None:
+    """The two topics share every word but their organisations' names and kinds; an article
+    naming CBP, which no training article names, is tagged for its kind, and told as "CBP
+    (border agency)", never as the token."""
+    examples = [
+        Example(f"{name} {filler}", f"The news {filler}.", (topic,))
+        for topic, names in (("borders", BORDER_AGENCIES), ("payments", PAYMENT_FIRMS))
+        for name in names
+        for filler in FILLERS
+    ]
+    classifier, report = train(examples, ["borders", "payments"], Params(organisation_kinds=True))
+    assert "+orgkinds" in report.params["model"]
+    (tags,) = classifier.predict([Document("CBP said it would act soon", "")])
+    assert [tag.slug for tag in tags] == ["borders"]
+    assert tags[0].why[0] == "CBP (border agency)"
+    assert not any("orgkind" in reason for reason in tags[0].why)
+    (lower,) = classifier.predict([Document("cbp said it would act soon", "")])
+    assert not any("CBP" in reason for tag in lower for reason in tag.why)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from aggregator import speedups
 from aggregator.classify.evaluation import read_rows
 from aggregator.classify.model import Classifier
 from aggregator.classify.training import train
-from aggregator.classify.types import Example
+from aggregator.classify.types import Document, Example, Params
 from aggregator.errors import ClassifierError
 
 SMALL = Path(__file__).resolve().parents[2] / "fixtures" / "classifier-small.jsonl"
@@ -30,7 +30,12 @@ TOPICS = ["airports-travel", "payments-finance", "research-standards"]
 @pytest.fixture(scope="module")
 def classifier() -> Classifier:
     rows = [r for r in read_rows(SMALL) if r.split == "train"]
-    trained, _ = train([Example(r.title, r.text, r.labels) for r in rows], TOPICS)
+    examples = [Example(r.title, r.text, r.labels) for r in rows] + [
+        # Two articles naming a border agency, so that its kind's token is a column.
+        Example("CBP opens face gates at the airport", "Travellers board.", ("airports-travel",)),
+        Example("Frontex and the ABF trial e-gates", "At two airports.", ("airports-travel",)),
+    ]
+    trained, _ = train(examples, TOPICS, Params(organisation_kinds=True))
     return trained
 
 
@@ -65,6 +70,8 @@ def test_the_blob_is_an_archive_of_arrays_and_a_versioned_description(blob: byte
     blocks = description["features"]["blocks"]
     assert list(blocks) == ["title", "body", "whole"]
     assert blocks["body"]["params"]["ngram_range"] == [1, 2]
+    assert description["features"]["organisation_kinds"] is True
+    assert "orgkind_border_agency" in blocks["whole"]["vocabulary"]
     assert len(blocks["body"]["vocabulary"]) == len(arrays["body_idf"])
     assert set(arrays) == {"json", "weights", "intercepts", "calibration", "cuts",
                            "title_idf", "body_idf", "whole_idf"}  # fmt: skip
@@ -123,10 +130,55 @@ DAMAGED: list[tuple[str, Callable[[bytes], bytes], str]] = [
     ("unknown-norm", lambda b: _repacked(b, _block_param("norm", "l3")), "norm='l3'"),
     ("bad-token-pattern", lambda b: _repacked(b, _block_param("token_pattern", "(")),
      "token_pattern"),
+    ("organisation-kinds-not-a-flag",
+     lambda b: _repacked(b, lambda d, a: d["features"].update(organisation_kinds="yes")),
+     "'organisation_kinds'"),
     ("a-term-twice",
      lambda b: _repacked(b, lambda d, a: _twice(d["features"]["blocks"]["title"]["vocabulary"])),
      "lists a term twice"),
 ]  # fmt: skip
+
+
+NAMING_ORGANISATIONS = [
+    Document("CBP opens face gates at the airport", "Travellers and the border agency."),
+    Document("Frontex and eu-LISA", "The EES starts at the border; iBeta tested the bank app."),
+    Document("cbp opens gates", "frontex watched the airport"),
+]
+
+
+@pytest.mark.parametrize("fast_paths", [True, False], ids=["fast-paths", "as-shipped"])
+def test_the_organisation_kinds_switch_is_stored_and_read_back(
+    classifier: Classifier, blob: bytes, fast_paths: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(speedups, "_enabled", fast_paths)
+    loaded = Classifier.from_bytes(blob)
+    assert classifier.features.organisation_kinds and loaded.features.organisation_kinds
+    assert np.array_equal(
+        loaded.features.transform(NAMING_ORGANISATIONS).toarray(),
+        classifier.features.transform(NAMING_ORGANISATIONS).toarray(),
+    )
+    assert loaded.predict(NAMING_ORGANISATIONS) == classifier.predict(NAMING_ORGANISATIONS)
+
+
+@pytest.mark.parametrize("fast_paths", [True, False], ids=["fast-paths", "as-shipped"])
+def test_a_model_stored_before_organisation_kinds_loads_and_predicts_as_before(
+    fast_paths: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob of format 1 written before the switch existed has no `organisation_kinds`: it
+    reads its whole text alone, as it was trained, and tags exactly as before."""
+    monkeypatch.setattr(speedups, "_enabled", fast_paths)
+    rows = [r for r in read_rows(SMALL) if r.split == "train"]
+    examples = [Example(r.title, r.text, r.labels) for r in rows]
+    before, _ = train(examples, TOPICS, Params(organisation_kinds=False))
+    old_blob = _repacked(before.to_bytes(), lambda d, a: d["features"].pop("organisation_kinds"))
+    loaded = Classifier.from_bytes(old_blob)
+    assert loaded.features.organisation_kinds is False
+    documents = [*NAMING_ORGANISATIONS, *(r.document for r in read_rows(SMALL))]
+    assert np.array_equal(loaded.scores(documents), before.scores(documents))
+    assert loaded.predict(documents) == before.predict(documents)
+    # Saved again, it says what it is.
+    again = json.loads(np.load(io.BytesIO(loaded.to_bytes()))["json"].tobytes())
+    assert again["features"]["organisation_kinds"] is False
 
 
 def _npy(array: np.ndarray) -> bytes:
