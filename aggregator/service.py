@@ -119,9 +119,9 @@ _heap_frozen = False
 def _tune_garbage_collection() -> None:
     """Once a process has started (modules, the model, SQLAlchemy's caches), set what is
     alive aside from the cyclic garbage collector, which would otherwise scan it on every
-    full collection: those cost a twentieth of the poller's CPU in a cold poll of 2,000
-    sources. Done once, before the first poll: later polls' objects are collected as ever,
-    the young ones less often (see `collect_garbage_less_often`).
+    full collection, a share of a cold poll's CPU worth saving (BENCHMARKS.md). Done once,
+    before the first poll: later polls' objects are collected as ever, the young ones less
+    often (see `collect_garbage_less_often`).
     """
     global _heap_frozen
     if not _heap_frozen:

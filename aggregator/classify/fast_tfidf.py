@@ -36,8 +36,8 @@ def tokenizer(vectorizer: TfidfVectorizer) -> Callable[[str], list[str]]:
     """The vectorizer's tokenizer; for scikit-learn's default pattern, the same tokens
     found faster. `\\b\\w\\w+\\b` and `\\w\\w+` find the same words: a greedy run of word
     characters ends at a boundary, and a search never starts inside a run it could have
-    matched from the run's start. The regex engine's boundary checks took a quarter of the
-    search."""
+    matched from the run's start, and the boundary checks are what the regex engine spent
+    much of its search on."""
     if vectorizer.tokenizer is None and vectorizer.token_pattern == _DEFAULT_TOKEN_PATTERN:
         return _WORD_RUNS.findall
     tokenize: Callable[[str], list[str]] = vectorizer.build_tokenizer()

@@ -86,9 +86,9 @@ class Classifier:
     ) -> list[list[TopicScore]]:
         """The topics at or above threshold for each document, best first, with reasons."""
         if len(documents) > _PREDICT_BATCH:
-            # Sorting each batch's terms grows faster than the batch: a hundred at a time
-            # cost a fifth less an article than four hundred (and explanations do not
-            # depend on the batch: see `_largest_per_row`).
+            # Sorting each batch's terms grows faster than the batch, so a long list goes a
+            # hundred at a time (explanations do not depend on the batch: see
+            # `_largest_per_row`).
             return [
                 tags
                 for start in range(0, len(documents), _PREDICT_BATCH)

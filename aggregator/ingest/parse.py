@@ -129,7 +129,7 @@ def _explain_unreadable(result: Any, body: bytes) -> str:
 def _normalise_entry(entry: Any, feed_url: str, now: datetime) -> ParsedEntry | None:
     # feedparser's own `get` maps old key names and warns on every entry without an
     # updated date; read as a plain dict (none of these keys is an alias), with that one
-    # fallback kept, an entry costs a tenth as much to read.
+    # fallback kept, an entry costs far less to read.
     raw = _entry_fields(entry)
     title = normalise_title(raw("title"))
     link = raw("link") or ""

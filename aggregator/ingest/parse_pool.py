@@ -57,9 +57,9 @@ def collect_garbage_less_often() -> None:
 
     Parsing, fetching and storing allocate short-lived containers by the hundred thousand,
     nearly all freed by reference counting; at Python's default the collector still
-    scanned the survivors several hundred times a poll: a tenth of a second of the event
-    loop's time in a warm poll of 2,000 sources, and a third of a second in a cold one
-    (measured with `gc.callbacks`). Cyclic garbage waits a little longer to be freed.
+    scanned the survivors several hundred times a poll, on the event loop's time
+    (measured with `gc.callbacks`; BENCHMARKS.md). Cyclic garbage waits a little longer to
+    be freed.
     """
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD)
 
@@ -191,7 +191,7 @@ class ParsePool(Executor):
     uses every core.
 
     Workers come from a fork server, which has to import feedparser, nh3 and
-    scikit-learn before it forks the first (about a second). With `fork`, a pool made
+    scikit-learn before it forks the first. With `fork`, a pool made
     while its process has no other thread and no event loop (a command, before it starts
     either) forks its first workers from that process instead, ready in milliseconds
     with everything imported. Only then: forking a process that has other threads (the
