@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator import speedups
+from aggregator.classify import model_cache
 from aggregator.classify.registry import active_model, ensure_model, load_classifier, newest_model
 from aggregator.classify.tagging import (
     BATCH_SIZE,
@@ -29,14 +30,10 @@ from aggregator.classify.tagging import (
     topic_ids,
 )
 from aggregator.database import require_current_schema, upgrade_database
+from aggregator.errors import ClassifierError
 from aggregator.ingest.fetch import ClientOptions, FetchLimits, build_client
 from aggregator.ingest.hooks import AfterStoreHook
-from aggregator.ingest.parse_pool import (
-    ParsePool,
-    collect_garbage_less_often,
-    install_model,
-    installed_classifier,
-)
+from aggregator.ingest.parse_pool import ParsePool, collect_garbage_less_often
 from aggregator.ingest.poll import PollOptions, PollSummary, RefreshOutcome, poll
 from aggregator.ingest.schedule import ScheduleBounds
 from aggregator.settings import Settings
@@ -199,12 +196,12 @@ def _tag_with_active_model(database: Database, parse_executor: Executor | None) 
     if model is None:
         return PollTagging()
     model_id, blob = model
-    install_model(model_id, blob)  # loaded once a process: kept while it is the active one
-    classifier = installed_classifier(model_id)
-    if classifier is None:
+    # Loaded once a process, and kept while it is the active one.
+    classifier = model_cache.load_outcome(model_id, blob)
+    if isinstance(classifier, ClassifierError):
         reason = (
-            f"the active topic model #{model_id} cannot be loaded, so new articles are "
-            "stored untagged; run `biowire train` to train a new one"
+            f"the active topic model #{model_id} cannot be loaded ({classifier}), so new "
+            "articles are stored untagged; run `biowire train` to train a new one"
         )
         log.warning(reason, extra={"model_id": model_id})
         return PollTagging(untagged_reason=reason)

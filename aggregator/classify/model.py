@@ -74,6 +74,12 @@ class Classifier:
     def _decide(self, margins: np.ndarray) -> np.ndarray:
         return decide(margins, self.cuts, self.fallback)
 
+    def judge(self, documents: Sequence[Document]) -> tuple[np.ndarray, ...]:
+        """For each document and topic (documents, topics): the SVM margin, the calibrated
+        probability, and whether the topic is chosen, as `predict` decides it."""
+        margins = self._margins(self.features.transform(documents))
+        return margins, self._calibrated(margins), self._decide(margins)
+
     def predict_labels(self, documents: Sequence[Document]) -> np.ndarray:
         """0/1 matrix (documents, topics): the fast path for evaluation, no explanations."""
         if not documents:

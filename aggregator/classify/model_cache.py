@@ -1,6 +1,6 @@
 """The models this process has loaded, one cache for everything in it that tags: the
 registry's `load_classifier` (the tagging pass, `biowire evaluate`), a parse worker's
-`install_model` and the poller's `installed_classifier` (`aggregator.ingest.parse_pool`).
+`install_model` (`aggregator.ingest.parse_pool`) and the poller (`aggregator.service`).
 
 A model is loaded once per process, keyed by its id and a digest of its blob: ids are only
 unique within one database (the tests, and a process that opens two databases, see the

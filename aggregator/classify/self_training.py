@@ -44,10 +44,8 @@ def confident_labels(
     (best first, as its tags), else None."""
     if not documents:
         return []
-    # The classifier's own steps, so that the labels are exactly the tags it gives.
-    margins = classifier._margins(classifier.features.transform(documents))
-    probabilities = classifier._calibrated(margins)
-    decided = classifier._decide(margins)
+    # The classifier's own decisions, so that the labels are exactly the tags it gives.
+    margins, probabilities, decided = classifier.judge(documents)
     sure = confident_rows(decided, probabilities, margins - classifier.cuts, rule)
     labels: list[tuple[str, ...] | None] = []
     for row in range(len(documents)):

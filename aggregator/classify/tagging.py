@@ -115,7 +115,7 @@ def classify_pending(
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Tag articles not yet classified, in batches. Returns how many were tagged."""
-    topics = {t.slug: t.id for t in session.scalars(select(Topic))}
+    topics = topic_ids(session)
     done = 0
     while limit is None or done < limit:
         size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - done)
