@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         description="Comma-separated networks (CIDR) fetches may reach even with the guard on.",
     )
 
+    cache_max_age: int = Field(
+        300, ge=0, description="Seconds clients may reuse a feed or JSON response (max-age)."
+    )
+    response_cache_entries: int = Field(
+        256, ge=0, description="Rendered feed and JSON bodies each web worker keeps; 0: none."
+    )
+
     # Polling.
     concurrency: int = Field(64, description="Requests in flight at once, all hosts together.")
     per_host_concurrency: int = Field(4, description="Requests in flight at once to one host.")

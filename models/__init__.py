@@ -13,6 +13,7 @@ from models.entities import (
     Correction,
     Source,
     Topic,
+    TopicDailyCount,
 )
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Correction",
     "Source",
     "Topic",
+    "TopicDailyCount",
     "make_engine",
     "make_session_factory",
     "session_scope",

@@ -7,7 +7,7 @@ two links, and a re-poll of either feed finds it again by (source, guid).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -90,6 +90,9 @@ class Article(Base):
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When anything a reader sees of it last changed: its text, its date or its tags. Every
+    # write of those sets it (`touch_articles`); the views' ETags are made from it.
+    changed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     # The model version that last tagged this article; NULL means "not classified yet".
     classified_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("classifier_models.id", ondelete="SET NULL"), index=True
@@ -153,6 +156,20 @@ class ArticleTopic(Base):
 
     article: Mapped[Article] = relationship(back_populates="tags")
     topic: Mapped[Topic] = relationship()
+
+
+class TopicDailyCount(Base):
+    """How many articles carry a topic on one UTC day. Kept by database triggers on every
+    tag written or removed (migration `20261207_1850_view_data`): read, never written, here.
+    """
+
+    __tablename__ = "topic_daily_counts"
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer)
 
 
 class Correction(Base):

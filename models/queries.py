@@ -1,26 +1,120 @@
-"""Read queries for the digest, the JSON API and the feeds. They never commit."""
+"""Read queries for the digest, the JSON API and the feeds. They never commit.
+
+A view is read in two steps. `page_rows` finds one page of the view: the ids in order,
+with each article's date and last change, from indexes alone where it can. That is all a
+conditional request needs. `load_articles` then reads those articles with their tags and
+sources, for the views that render them.
+
+How each filter is asked (EXPLAIN plans in BENCHMARKS.md):
+- newest first walks `ix_articles_published_id` backwards and stops at the page's end;
+- a topic is an EXISTS probe of `article_topics`' primary key for each article walked, since
+  every topic is common enough that the page fills within a few hundred steps;
+- a source is an IN list from `article_sources` (a source carries a small share of the
+  articles: reading them all and sorting beats walking the whole index for them).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from models.dialect import text_matches
-from models.entities import Article, ArticleSource, ArticleTopic, Source, Topic
+from models.entities import (
+    Article,
+    ArticleSource,
+    ArticleTopic,
+    Source,
+    Topic,
+    TopicDailyCount,
+)
 
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    """Which articles a view shows; every field narrows the selection."""
+    """Which articles a view shows. Each field narrows the selection; several topics or
+    several sources mean any of them."""
 
-    topic: str | None = None
-    source_id: int | None = None
+    topics: tuple[str, ...] = ()
+    source_ids: tuple[int, ...] = ()
     query: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageRow:
+    """One article of a page, as much as ordering and validators need."""
+
+    id: int
+    published_at: datetime
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page continues: after the article with this date and id."""
+
+    published_at: datetime
+    id: int
+
+
+def _conditions(view: ArticleFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if view.topics:
+        conditions.append(
+            exists()
+            .where(ArticleTopic.article_id == Article.id)
+            .where(
+                ArticleTopic.topic_id.in_(
+                    select(Topic.id).where(Topic.slug.in_(view.topics)).scalar_subquery()
+                )
+            )
+        )
+    if view.source_ids:
+        conditions.append(
+            Article.id.in_(
+                select(ArticleSource.article_id).where(ArticleSource.source_id.in_(view.source_ids))
+            )
+        )
+    if view.query:
+        conditions.append(text_matches([Article.title, Article.text], view.query))
+    if view.start is not None:
+        conditions.append(Article.published_at >= view.start)
+    if view.end is not None:
+        conditions.append(Article.published_at < view.end)
+    return conditions
+
+
+def _after(cursor: Cursor) -> ColumnElement[bool]:
+    return or_(
+        Article.published_at < cursor.published_at,
+        and_(Article.published_at == cursor.published_at, Article.id < cursor.id),
+    )
+
+
+def page_rows(
+    session: Session, view: ArticleFilter, limit: int, after: Cursor | None = None
+) -> list[PageRow]:
+    """One page of the view, newest first, continuing after `after` (keyset pagination)."""
+    statement = select(Article.id, Article.published_at, Article.changed_at).where(
+        *_conditions(view)
+    )
+    if after is not None:
+        statement = statement.where(_after(after))
+    statement = statement.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    return [PageRow(*row) for row in session.execute(statement)]
+
+
+def cursor_of(session: Session, article_id: int) -> Cursor | None:
+    """The cursor that continues after this article; None when there is no such article."""
+    row = session.execute(
+        select(Article.published_at, Article.id).where(Article.id == article_id)
+    ).first()
+    return Cursor(*row) if row else None
 
 
 def _with_relations(statement: Select[Article]) -> Select[Article]:
@@ -30,62 +124,50 @@ def _with_relations(statement: Select[Article]) -> Select[Article]:
     )
 
 
-def _filtered(view: ArticleFilter) -> Select[Article]:
-    statement = select(Article)
-    if view.topic:
-        statement = statement.where(
-            Article.id.in_(
-                select(ArticleTopic.article_id)
-                .join(Topic, Topic.id == ArticleTopic.topic_id)
-                .where(Topic.slug == view.topic)
-            )
-        )
-    if view.source_id is not None:
-        statement = statement.where(
-            Article.id.in_(
-                select(ArticleSource.article_id).where(ArticleSource.source_id == view.source_id)
-            )
-        )
-    if view.query:
-        statement = statement.where(text_matches([Article.title, Article.text], view.query))
-    if view.start is not None:
-        statement = statement.where(Article.published_at >= view.start)
-    if view.end is not None:
-        statement = statement.where(Article.published_at < view.end)
-    return statement
+def load_articles(session: Session, ids: Sequence[int]) -> list[Article]:
+    """These articles with their tags and sources, in the order of `ids`."""
+    if not ids:
+        return []
+    found = {a.id: a for a in session.scalars(_with_relations(select(Article).where(
+        Article.id.in_(ids))))}  # fmt: skip
+    return [found[i] for i in ids if i in found]
 
 
 def list_articles(
-    session: Session,
-    view: ArticleFilter,
-    limit: int = 50,
-    before: Article | None = None,
+    session: Session, view: ArticleFilter, limit: int = 50, after: Cursor | None = None
 ) -> list[Article]:
-    """Newest first; `before` continues after that article (keyset pagination)."""
-    statement = _filtered(view)
-    if before is not None:
-        statement = statement.where(
-            or_(
-                Article.published_at < before.published_at,
-                and_(Article.published_at == before.published_at, Article.id < before.id),
-            )
-        )
-    statement = statement.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    return list(session.scalars(_with_relations(statement)))
+    """One page of the view, loaded: `page_rows` then `load_articles`."""
+    return load_articles(session, [row.id for row in page_rows(session, view, limit, after)])
 
 
-def topics_with_counts(session: Session) -> list[tuple[Topic, int]]:
-    counts = (
-        select(ArticleTopic.topic_id, func.count().label("n"))
-        .group_by(ArticleTopic.topic_id)
-        .subquery()
-    )
+def get_article(session: Session, article_id: int) -> Article | None:
+    return session.scalar(_with_relations(select(Article).where(Article.id == article_id)))
+
+
+def topics_with_counts(session: Session, since: date | None = None) -> list[tuple[Topic, int]]:
+    """Every topic in taxonomy order, with how many articles carry it (published on or
+    after `since`, a UTC day, when given), from the counts the database keeps."""
+    counts = select(TopicDailyCount.topic_id, func.sum(TopicDailyCount.articles).label("n"))
+    if since is not None:
+        counts = counts.where(TopicDailyCount.day >= since)
+    totals = counts.group_by(TopicDailyCount.topic_id).subquery()
     rows = session.execute(
-        select(Topic, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.topic_id == Topic.id)
+        select(Topic, func.coalesce(totals.c.n, 0))
+        .outerjoin(totals, totals.c.topic_id == Topic.id)
         .order_by(Topic.position)
     )
     return [(topic, int(count)) for topic, count in rows]
+
+
+def daily_counts(session: Session, slug: str, first: date, last: date) -> dict[date, int]:
+    """Articles carrying topic `slug` on each UTC day from `first` to `last`, both
+    included; a day with none is absent."""
+    rows = session.execute(
+        select(TopicDailyCount.day, TopicDailyCount.articles)
+        .join(Topic, Topic.id == TopicDailyCount.topic_id)
+        .where(Topic.slug == slug, TopicDailyCount.day.between(first, last))
+    )
+    return {day: count for day, count in rows if count}
 
 
 def list_topics(session: Session) -> list[Topic]:
@@ -96,8 +178,21 @@ def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
 
 
-def get_article(session: Session, article_id: int) -> Article | None:
-    return session.scalar(_with_relations(select(Article).where(Article.id == article_id)))
+def sources_with_counts(session: Session, since: datetime) -> list[tuple[Source, int]]:
+    """Every source by id, with how many of its articles were published since `since`."""
+    counts = (
+        select(ArticleSource.source_id, func.count().label("n"))
+        .join(Article, Article.id == ArticleSource.article_id)
+        .where(Article.published_at >= since)
+        .group_by(ArticleSource.source_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Source, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.source_id == Source.id)
+        .order_by(Source.id)
+    )
+    return [(source, int(count)) for source, count in rows]
 
 
 def nearest_day_with_articles(

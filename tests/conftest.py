@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -171,9 +172,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_app(settings: Settings) -> Iterator[str]:
-    """The real app, served by uvicorn on a free port in a thread; yields its base URL."""
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The real app for `settings`, served by uvicorn on a free port in a thread; yields
+    its base URL."""
     import uvicorn
 
     from web.app import create_app
@@ -190,9 +192,18 @@ def live_app(settings: Settings) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the app did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_app(settings: Settings) -> Iterator[str]:
+    """The real app, served by uvicorn on a free port in a thread; yields its base URL."""
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from aggregator.database import require_current_schema
 from aggregator.digest.items import snippet, source_names, tags_of
 from aggregator.settings import Settings, get_settings
 from models import make_engine, make_session_factory
+from web.caching import ResponseCache
 from web.errors import install_error_handlers
 from web.routes import api, feeds, pages
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Biowire", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = _templates()
+    app.state.response_cache = ResponseCache(settings.response_cache_entries)
     install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.errors import ClassifierError
 from models import Article, ArticleTopic, Correction, Topic
+from models.base import utcnow
 
 
 class UnknownTopics(ClassifierError):
@@ -33,6 +34,7 @@ def set_topics(
         raise UnknownTopics(unknown, list(topics))
     chosen = list(dict.fromkeys(slugs))
     session.add(Correction(article_id=article_id, topics=chosen, created_by=editor))
+    article.changed_at = utcnow()
     session.execute(delete(ArticleTopic).where(ArticleTopic.article_id == article_id))
     for slug in chosen:
         session.add(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.classify.types import Document, TopicScore
 from models import Article, ArticleTopic, ClassifierModel, Correction, Topic
+from models.base import utcnow
 from models.dialect import insert_rows
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ _MARK_UNCLASSIFIED = (
 _MARK_CLASSIFIED = (
     update(_ARTICLES)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
-    .values(classified_by_id=bindparam("model_id"))
+    .values(classified_by_id=bindparam("model_id"), changed_at=bindparam("changed_at"))
 )
 
 
@@ -172,9 +173,11 @@ def insert_model_tags(
 
 
 def mark_classified(session: Session, article_ids: list[int], model_id: int) -> None:
-    """Record that model `model_id` has classified these articles."""
+    """Record that model `model_id` has classified these articles (and so, for the views,
+    that their tags changed now)."""
+    now = utcnow()
     for chunk in _chunks(article_ids):
-        session.execute(_MARK_CLASSIFIED, {"ids": chunk, "model_id": model_id})
+        session.execute(_MARK_CLASSIFIED, {"ids": chunk, "model_id": model_id, "changed_at": now})
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:

@@ -1,17 +1,158 @@
-"""The daily digest: one day's articles, grouped under their strongest topic."""
+"""A view of the articles: filters in, a page of articles out, built once here and
+rendered by every front door (the page, RSS, Atom, JSON Feed, the JSON API).
+
+A view is built in two steps, so that a client asking "has it changed?" costs one indexed
+query: `find_page` reads one page's ids and change stamps and derives the page's
+validator from them; `load_page` reads the articles themselves for the renderers.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Topic
-from models.queries import ArticleFilter, list_articles, list_topics, nearest_day_with_articles
+from aggregator.errors import BiowireError
+from models import Article, Source, Topic
+from models.queries import (
+    ArticleFilter,
+    PageRow,
+    cursor_of,
+    list_topics,
+    load_articles,
+    nearest_day_with_articles,
+    page_rows,
+)
 
 DIGEST_LIMIT = 500
 UNTAGGED = "Other news"
+
+
+class InvalidView(BiowireError):
+    """A filter names something that does not exist (a topic, a source, a cursor)."""
+
+    def __init__(self, field: str, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.field = field
+        self.details = details
+
+
+@dataclass(frozen=True)
+class ViewFilters:
+    """What a reader asked to see. Several topics or sources mean any of them; everything
+    else narrows. The same filters drive the page, the feeds and the API."""
+
+    topics: tuple[str, ...] = ()
+    sources: tuple[int, ...] = ()
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def article_filter(self) -> ArticleFilter:
+        return ArticleFilter(
+            topics=self.topics, source_ids=self.sources, query=self.q,
+            start=self.since, end=self.until,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ViewTerms:
+    """The topics and sources a view's filters name, as rows: for titles and menus."""
+
+    topics: list[Topic]
+    sources: list[Source]
+
+    def describe(self, filters: ViewFilters) -> str:
+        """A title for the view, e.g. 'Border control, Airports & travel from IDEMIA'."""
+        parts = []
+        if self.topics:
+            parts.append(", ".join(t.name for t in self.topics))
+        if self.sources:
+            parts.append("from " + ", ".join(s.display_name for s in self.sources))
+        if filters.q:
+            parts.append(f"matching “{filters.q}”")
+        if filters.since or filters.until:
+            span = " to ".join(
+                moment.date().isoformat() if moment else "…"
+                for moment in (filters.since, filters.until)
+            )
+            parts.append(f"({span})")
+        return " ".join(parts) if parts else "All articles"
+
+
+def resolve_terms(session: Session, filters: ViewFilters) -> ViewTerms:
+    """The rows the filters name; an unknown topic or source is an `InvalidView`."""
+    every_topic = list_topics(session)
+    by_slug = {t.slug: t for t in every_topic}
+    unknown = [slug for slug in filters.topics if slug not in by_slug]
+    if unknown:
+        raise InvalidView(
+            "topic", f"no topic {', '.join(map(repr, unknown))}",
+            valid_topics=[t.slug for t in every_topic],
+        )  # fmt: skip
+    sources: list[Source] = []
+    if filters.sources:
+        found = {
+            s.id: s for s in session.scalars(select(Source).where(Source.id.in_(filters.sources)))
+        }
+        missing = [i for i in filters.sources if i not in found]
+        if missing:
+            raise InvalidView("source", f"no source with id {', '.join(map(str, missing))}")
+        sources = [found[i] for i in filters.sources]
+    return ViewTerms([by_slug[s] for s in filters.topics], sources)
+
+
+@dataclass(frozen=True)
+class PageFound:
+    """One page of a view, before its articles are read: enough to answer a conditional
+    request. `validator` changes whenever an article joins, leaves or changes on it."""
+
+    rows: list[PageRow]
+    limit: int
+    validator: str
+    last_modified: datetime | None
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
+
+    @property
+    def next_before(self) -> int | None:
+        """The `before` that continues the view after this page; None on the last."""
+        return self.rows[-1].id if len(self.rows) == self.limit else None
+
+
+def find_page(
+    session: Session, filters: ViewFilters, limit: int, before: int | None = None
+) -> PageFound:
+    """The page of the view that follows article `before` (the first page without it)."""
+    after = None
+    if before is not None:
+        after = cursor_of(session, before)
+        if after is None:
+            raise InvalidView("before", f"no article with id {before}")
+    rows = page_rows(session, filters.article_filter(), limit, after)
+    stamps = [row.changed_at for row in rows if row.changed_at is not None]
+    return PageFound(rows, limit, _validator(rows), max(stamps) if stamps else None)
+
+
+def _validator(rows: Sequence[PageRow]) -> str:
+    digest = hashlib.blake2b(digest_size=12)
+    for row in rows:
+        changed = row.changed_at.timestamp() if row.changed_at else 0
+        digest.update(f"{row.id}:{changed};".encode())
+    return digest.hexdigest()
+
+
+def load_page(session: Session, page: PageFound) -> list[Article]:
+    return load_articles(session, page.ids)
+
+
+# The day's digest.
 
 
 @dataclass
@@ -35,14 +176,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def build_digest(
-    session: Session, day: date, topic: str | None, source_id: int | None, query: str | None
-) -> Digest:
+def build_digest(session: Session, day: date, filters: ViewFilters) -> Digest:
+    """The day's articles matching `filters`, each under its strongest topic (under the
+    first topic asked for, when the filters name topics)."""
     start, end = day_bounds(day)
-    view = ArticleFilter(topic=topic, source_id=source_id, query=query, start=start, end=end)
-    articles = list_articles(session, view, limit=DIGEST_LIMIT)
-    topics = list_topics(session)
-    groups = _group(articles, topics, topic)
+    on_the_day = ViewFilters(filters.topics, filters.sources, filters.q, start, end)
+    articles = load_articles(
+        session, [row.id for row in page_rows(session, on_the_day.article_filter(), DIGEST_LIMIT)]
+    )
+    groups = _group(articles, list_topics(session), filters.topics)
     before = nearest_day_with_articles(session, start, "before")
     after = nearest_day_with_articles(session, end, "after")
     return Digest(
@@ -54,12 +196,13 @@ def build_digest(
     )
 
 
-def _group(articles: list[Article], topics: list[Topic], only: str | None) -> list[DigestGroup]:
+def _group(articles: list[Article], topics: list[Topic], only: Sequence[str]) -> list[DigestGroup]:
     groups = {t.slug: DigestGroup(t.slug, t.name) for t in topics}
     other = DigestGroup(None, UNTAGGED)
     for article in articles:
         tags = sorted(article.tags, key=lambda t: (-t.score, t.topic.position))
-        home = only or (tags[0].topic.slug if tags else None)
+        asked = [t.topic.slug for t in tags if t.topic.slug in only]
+        home = asked[0] if asked else (tags[0].topic.slug if tags else None)
         groups.get(home or "", other).articles.append(article)
     ordered = [g for g in groups.values() if g.articles]
     if other.articles:

@@ -356,7 +356,7 @@ def store_entries(
             key = _distinct_key(entry)
             article = by_key.get(key) or _articles_by_key(session, [key]).get(key)
         if article is None:
-            new_rows.append({"dedup_key": key, "fetched_at": fetched_at,
+            new_rows.append({"dedup_key": key, "fetched_at": fetched_at, "changed_at": fetched_at,
                              "classified_by_id": classified_by, **_columns(entry)})  # fmt: skip
             new_row_entry.append(index)
             article = -len(new_rows)
@@ -386,7 +386,8 @@ def store_entries(
         # Edited: new content, and classified again.
         session.execute(
             update(Article),
-            [{"id": article_id, "classified_by_id": None, **_columns(entry)}
+            [{"id": article_id, "classified_by_id": None, "changed_at": fetched_at,
+              **_columns(entry)}
              for article_id, entry in edits.items()],
         )  # fmt: skip
         result.updated_article_ids = list(edits)

@@ -21,14 +21,14 @@ _ARTICLES = cast(Table, Article.__table__)
 # Every column that has a default must be given (see the next test).
 _COLUMNS = (
     "dedup_key", "title", "categories", "published_at", "updated_at", "content_hash",
-    "summary_html", "content_html", "text", "fetched_at",
+    "summary_html", "content_html", "text", "fetched_at", "changed_at",
 )  # fmt: skip
 _FETCHED = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def _row(key: str, published: datetime) -> tuple[Any, ...]:
     return (key, f"Title {key}", ["gates", "kiosks"], published, None, "0" * 64,
-            "<p>Body</p>", "", "Body", _FETCHED)  # fmt: skip
+            "<p>Body</p>", "", "Body", _FETCHED, _FETCHED)  # fmt: skip
 
 
 @both_paths

@@ -153,10 +153,18 @@ def test_topic_api_pages_through_every_article_in_order(
         ("/api/topics/digital-id?before=abc", 422, "before"),
         ("/api/topics/digital-id?before=999999", 422, "before"),
         ("/?date=2026-13-45", 422, "date"),
-        ("/?topic=no-such-topic", 404, "no-such-topic"),
+        ("/?topic=no-such-topic", 422, "no-such-topic"),
+        ("/feed.rss?topic=nope", 422, "valid_topics"),
+        ("/feed.json?source=424242", 422, "no source"),
+        ("/api/articles?since=yesterday", 422, "since"),
+        ("/api/articles/99999999999999999999999", 422, "article_id"),
+        ("/?source=99999999999999999999999", 422, "source"),
+        ("/api/topics/sanctions-trade?before=157079415599512476975104", 422, "before"),
     ],
     ids=["unknown-topic", "unknown-topic-rss", "limit-zero", "limit-big", "before-text",
-         "before-missing", "bad-date", "unknown-topic-page"],
+         "before-missing", "bad-date", "unknown-topic-page", "unknown-topic-feed",
+         "unknown-source-feed", "bad-since", "id-beyond-64-bits", "source-beyond-64-bits",
+         "cursor-beyond-64-bits"],
 )  # fmt: skip
 def test_bad_requests_get_clear_errors(
     client: httpx.Client, path: str, status: int, fragment: str

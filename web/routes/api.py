@@ -1,27 +1,96 @@
-"""The JSON API."""
+"""The JSON API. Every list is a view (`aggregator.digest.view`) paged by keyset: `before`
+is the id of the last article seen, never an offset."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
-from models.queries import ArticleFilter, get_article, list_articles, topics_with_counts
+from aggregator.digest.view import InvalidView, PageFound, ViewFilters, find_page, load_page
+from models.queries import get_article, sources_with_counts, topics_with_counts
+from web.caching import cached_response
 from web.deps import EditorDep, SessionDep
 from web.errors import ApiError
-from web.presenters import article_json
-from web.routes.common import require_article, require_topic
+from web.presenters import article_json, iso
+from web.routes.common import (
+    MAX_ID,
+    invalid,
+    require_article,
+    require_terms,
+    require_topic,
+    view_filters,
+)
+from web.schemas import (
+    ArticleOut,
+    ArticlePage,
+    SourceList,
+    TopicArticlePage,
+    TopicList,
+    TopicsUpdate,
+)
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", tags=["api"])
+JSON = "application/json"
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="An article's id.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Articles per page.")]
+Before = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="The id of the last article seen.")
+]
 
 
-class TopicsUpdate(BaseModel):
-    topics: list[str] = Field(description="Topic slugs; an empty list means no topic applies.")
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@router.get("/topics")
+def _page(session: Session, filters: ViewFilters, limit: int, before: int | None) -> PageFound:
+    try:
+        return find_page(session, filters, limit, before)
+    except InvalidView as error:
+        raise invalid(error) from error
+
+
+def _page_body(
+    request: Request, session: Session, filters: ViewFilters, page: PageFound, **extra: Any
+) -> dict[str, Any]:
+    next_before = page.next_before
+    next_url = str(request.url.include_query_params(before=next_before)) if next_before else None
+    return {
+        **extra,
+        "articles": [article_json(a) for a in load_page(session, page)],
+        "next_before": next_before,
+        "next_url": next_url,
+    }
+
+
+@router.get("/articles", response_model=ArticlePage, name="api_articles")
+def articles(
+    request: Request,
+    session: SessionDep,
+    filters: Annotated[ViewFilters, Depends(view_filters)],
+    limit: Limit = 50,
+    before: Before = None,
+) -> Response:
+    """Articles matching every filter, newest first (best match first with `q`)."""
+    require_terms(session, filters)
+    page = _page(session, filters, limit, before)
+    return cached_response(
+        request, variant="api", validator=page.validator, last_modified=page.last_modified,
+        media_type=JSON, render=lambda: _json(_page_body(request, session, filters, page)),
+    )  # fmt: skip
+
+
+@router.get("/articles/{article_id}", response_model=ArticleOut, name="api_article")
+def article(article_id: ArticleId, session: SessionDep) -> dict[str, Any]:
+    return article_json(require_article(session, article_id))
+
+
+@router.get("/topics", response_model=TopicList, name="api_topics")
 def topics(request: Request, session: SessionDep) -> dict[str, Any]:
     return {
         "topics": [
@@ -32,38 +101,63 @@ def topics(request: Request, session: SessionDep) -> dict[str, Any]:
                 "count": count,
                 "url": str(request.url_for("topic_articles", slug=topic.slug)),
                 "rss": str(request.url_for("topic_rss", slug=topic.slug)),
+                "atom": str(request.url_for("topic_atom", slug=topic.slug)),
+                "json_feed": str(request.url_for("topic_json", slug=topic.slug)),
             }
             for topic, count in topics_with_counts(session)
         ]
     }
 
 
-@router.get("/topics/{slug}", name="topic_articles")
+@router.get("/topics/{slug}", response_model=TopicArticlePage, name="topic_articles")
 def topic_articles(
-    slug: str,
+    slug: Annotated[str, Path(max_length=100)],
+    request: Request,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="id of the last article seen")] = None,
-) -> dict[str, Any]:
+    limit: Limit = 50,
+    before: Before = None,
+) -> Response:
+    """The topic's articles, newest first: `/api/articles?topic=` with the topic named."""
     topic = require_topic(session, slug)
-    cursor = require_article(session, before, field="before") if before else None
-    articles = list_articles(session, ArticleFilter(topic=slug), limit=limit, before=cursor)
+    filters = ViewFilters(topics=(slug,))
+    page = _page(session, filters, limit, before)
+    named = {"topic": {"slug": topic.slug, "name": topic.name}}
+    return cached_response(
+        request, variant="api", validator=page.validator, last_modified=page.last_modified,
+        media_type=JSON, render=lambda: _json(_page_body(request, session, filters, page, **named)),
+    )  # fmt: skip
+
+
+@router.get("/sources", response_model=SourceList, name="api_sources")
+def sources(session: SessionDep) -> dict[str, Any]:
+    """Every source with its health: last poll, status, error, next poll, recent volume."""
+    month_ago = datetime.now(UTC) - timedelta(days=30)
     return {
-        "topic": {"slug": topic.slug, "name": topic.name},
-        "articles": [article_json(a) for a in articles],
-        "next_before": articles[-1].id if len(articles) == limit else None,
+        "sources": [
+            {
+                "id": source.id,
+                "title": source.title,
+                "url": source.url,
+                "site_url": source.site_url,
+                "enabled": source.enabled,
+                "disabled_reason": source.disabled_reason,
+                "last_polled_at": iso(source.last_polled_at),
+                "last_status": source.last_status,
+                "last_error": source.last_error,
+                "consecutive_failures": source.consecutive_failures,
+                "next_poll_at": iso(source.next_poll_at),
+                "articles_30_days": count,
+            }  # fmt: skip
+            for source, count in sources_with_counts(session, month_ago)
+        ]
     }
 
 
-@router.get("/articles/{article_id}")
-def article(article_id: int, session: SessionDep) -> dict[str, Any]:
-    return article_json(require_article(session, article_id))
-
-
-@router.put("/articles/{article_id}/topics")
+@router.put("/articles/{article_id}/topics", response_model=ArticleOut, name="api_correct")
 def correct_topics(
-    article_id: int, update: TopicsUpdate, session: SessionDep, editor: EditorDep
+    article_id: ArticleId, update: TopicsUpdate, session: SessionDep, editor: EditorDep
 ) -> dict[str, Any]:
+    """An editor's ruling on the article's topics (it wins over the model, and trains it)."""
     require_article(session, article_id)
     try:
         set_topics(session, article_id, update.topics, editor=editor)

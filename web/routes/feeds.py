@@ -1,40 +1,82 @@
-"""RSS re-exports of the whole stream and of each topic."""
+"""Every view as a feed: `/feed.rss`, `/feed.atom` and `/feed.json` take the page's
+filters; `/topics/{slug}.rss|.atom|.json` are the one-topic shortcuts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from models.queries import ArticleFilter, list_articles
+from aggregator.digest.view import ViewFilters, find_page, load_page
+from web.caching import cached_response
 from web.deps import SessionDep
-from web.feeds import FeedMeta, feed_response, rss_document
-from web.routes.common import require_topic
+from web.feeds import FORMATS, FeedMeta
+from web.routes.common import (
+    public_url,
+    require_terms,
+    require_topic,
+    view_filters,
+    view_url,
+)
 
-router = APIRouter()
+router = APIRouter(tags=["feeds"])
 FEED_ITEMS = 50
-RSS = "application/rss+xml; charset=utf-8"
+FiltersDep = Annotated[ViewFilters, Depends(view_filters)]
 
 
-@router.get("/feed.rss", name="all_rss")
-def all_rss(request: Request, session: SessionDep) -> Response:
-    meta = FeedMeta(
-        title="Biowire: biometrics and digital identity news",
-        description="Every article Biowire has collected, newest first.",
-        page_url=str(request.url_for("digest")),
-        feed_url=str(request.url_for("all_rss")),
-    )
-    articles = list_articles(session, ArticleFilter(), limit=FEED_ITEMS)
-    return feed_response(rss_document(meta, articles), RSS)
+def _feed(request: Request, session: SessionDep, filters: ViewFilters, kind: str) -> Response:
+    terms = require_terms(session, filters)
+    page = find_page(session, filters, FEED_ITEMS)
+    feed_format = FORMATS[kind]
+
+    def render() -> bytes:
+        meta = FeedMeta(
+            title=f"Biowire: {terms.describe(filters)}",
+            description=f"Biometrics and digital identity news: {terms.describe(filters)}, "
+            "newest first.",
+            page_url=public_url(request, view_url(request, "digest", filters)),
+            feed_url=public_url(request, str(request.url)),
+            updated=page.last_modified,
+        )
+        return feed_format.render(meta, load_page(session, page))
+
+    return cached_response(
+        request, variant=kind, validator=page.validator, last_modified=page.last_modified,
+        media_type=feed_format.media_type, render=render,
+    )  # fmt: skip
+
+
+@router.get("/feed.rss", name="feed_rss")
+def feed_rss(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+    return _feed(request, session, filters, "rss")
+
+
+@router.get("/feed.atom", name="feed_atom")
+def feed_atom(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+    return _feed(request, session, filters, "atom")
+
+
+@router.get("/feed.json", name="feed_json")
+def feed_json(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+    return _feed(request, session, filters, "json")
+
+
+def _topic_feed(request: Request, session: SessionDep, slug: str, kind: str) -> Response:
+    require_topic(session, slug)
+    return _feed(request, session, ViewFilters(topics=(slug,)), kind)
 
 
 @router.get("/topics/{slug}.rss", name="topic_rss")
 def topic_rss(slug: str, request: Request, session: SessionDep) -> Response:
-    topic = require_topic(session, slug)
-    meta = FeedMeta(
-        title=f"Biowire: {topic.name}",
-        description=topic.definition or topic.name,
-        page_url=str(request.url_for("digest").include_query_params(topic=slug)),
-        feed_url=str(request.url_for("topic_rss", slug=slug)),
-    )
-    articles = list_articles(session, ArticleFilter(topic=slug), limit=FEED_ITEMS)
-    return feed_response(rss_document(meta, articles), RSS)
+    return _topic_feed(request, session, slug, "rss")
+
+
+@router.get("/topics/{slug}.atom", name="topic_atom")
+def topic_atom(slug: str, request: Request, session: SessionDep) -> Response:
+    return _topic_feed(request, session, slug, "atom")
+
+
+@router.get("/topics/{slug}.json", name="topic_json")
+def topic_json(slug: str, request: Request, session: SessionDep) -> Response:
+    return _topic_feed(request, session, slug, "json")

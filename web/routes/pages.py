@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from aggregator.digest.view import build_digest
+from aggregator.digest.view import ViewFilters, build_digest
 from models.queries import list_sources, topics_with_counts
 from web.deps import SessionDep
-from web.routes.common import require_topic
+from web.routes.common import require_terms, view_filters, view_url
 
 router = APIRouter()
 
@@ -20,23 +20,25 @@ router = APIRouter()
 def digest_page(
     request: Request,
     session: SessionDep,
+    filters: Annotated[ViewFilters, Depends(view_filters)],
     day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
-    topic: Annotated[str | None, Query(max_length=100)] = None,
-    source: Annotated[int | None, Query(ge=1)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    topic = topic or None
-    q = (q or "").strip() or None
-    current_topic = require_topic(session, topic) if topic else None
-    digest = build_digest(session, day or datetime.now(UTC).date(), topic, source, q)
+    terms = require_terms(session, filters)
+    digest = build_digest(session, day or datetime.now(UTC).date(), filters)
     context = {
         "digest": digest,
-        "topic": current_topic,
-        "source_id": source,
-        "q": q or "",
+        "filters": filters,
+        "terms": terms,
+        "topic": terms.topics[0] if len(terms.topics) == 1 else None,
+        "source_id": filters.sources[0] if len(filters.sources) == 1 else None,
+        "q": filters.q or "",
         "topics": topics_with_counts(session),
         "sources": list_sources(session),
         "today": datetime.now(UTC).date(),
+        "feeds": {
+            kind: view_url(request, f"feed_{kind}", filters) for kind in ("rss", "atom", "json")
+        },
+        "title": terms.describe(filters),
     }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, "digest.html", context
