@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo serve test lint format bench-poll bench-poll-cli bench-classify clean
+.PHONY: help install run demo serve test lint format bench-poll bench-poll-cli bench-classify bench-web clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,9 @@ bench-poll-cli: install ## The same feeds polled by `biowire poll --all`, one pr
 
 bench-classify: install ## Classifier benchmark on Reuters-21578
 	$(BIN)/python -m bench.classify
+
+bench-web: install ## Web benchmark: 200,000 articles served by `biowire serve`, driven by wrk
+	$(BIN)/python -m bench.web --articles 200000 --sources 200
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
