@@ -38,7 +38,10 @@ class Settings(BaseSettings):
         300, ge=0, description="Seconds clients may reuse a feed or JSON response (max-age)."
     )
     response_cache_entries: int = Field(
-        256, ge=0, description="Rendered feed and JSON bodies each web worker keeps; 0: none."
+        256,
+        ge=0,
+        description="Views (feeds, JSON lists, pages) each web worker remembers, "
+        "with their bodies, until the data changes; 0 finds and renders every request afresh.",
     )
 
     # Polling.

@@ -183,5 +183,7 @@ def database(articles: int, sources: int, rebuild: bool) -> tuple[Path, dict[str
         return path, meta
     meta = json.loads(meta_path.read_text())
     say(f"reusing {path} (generated in {meta['generation_seconds']} s; --rebuild to redo)")
+    # The cached file may predate the newest migration.
+    _biowire({**os.environ, "BIOWIRE_DATABASE_URL": f"sqlite:///{path}"}, "db", "upgrade")
     _bring_dates_forward(path, meta)
     return path, meta

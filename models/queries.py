@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from models.dialect import text_matches
@@ -38,7 +39,7 @@ class ArticleFilter:
     """Which articles a view shows. Each field narrows the selection; several topics or
     several sources mean any of them."""
 
-    topics: tuple[str, ...] = ()
+    topic_ids: tuple[int, ...] = ()
     source_ids: tuple[int, ...] = ()
     query: str | None = None
     start: datetime | None = None
@@ -47,11 +48,11 @@ class ArticleFilter:
 
 @dataclass(frozen=True)
 class PageRow:
-    """One article of a page, as much as ordering and validators need."""
+    """One article of a page: its id, and its change stamp as the database wrote it (read
+    as text: a page's validator needs only to compare stamps; `parse_stamp` reads one)."""
 
     id: int
-    published_at: datetime
-    changed_at: datetime | None
+    changed: str
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,11 @@ class Cursor:
 
 def _conditions(view: ArticleFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if view.topics:
+    if view.topic_ids:
         conditions.append(
             exists()
             .where(ArticleTopic.article_id == Article.id)
-            .where(
-                ArticleTopic.topic_id.in_(
-                    select(Topic.id).where(Topic.slug.in_(view.topics)).scalar_subquery()
-                )
-            )
+            .where(ArticleTopic.topic_id.in_(view.topic_ids))
         )
     if view.source_ids:
         conditions.append(
@@ -100,13 +97,37 @@ def page_rows(
     session: Session, view: ArticleFilter, limit: int, after: Cursor | None = None
 ) -> list[PageRow]:
     """One page of the view, newest first, continuing after `after` (keyset pagination)."""
-    statement = select(Article.id, Article.published_at, Article.changed_at).where(
-        *_conditions(view)
-    )
+    statement = select(Article.id, _STAMP).where(*_conditions(view))
     if after is not None:
         statement = statement.where(_after(after))
     statement = statement.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    return [PageRow(*row) for row in session.execute(statement)]
+    return [PageRow(id_, str(changed)) for id_, changed in session.execute(statement)]
+
+
+# The stamp as stored, not as a `UTCDateTime`: a page of stamps is read on every request,
+# and converting each costs more than the query (on SQLite the stored text sorts as the
+# times do; a new article's is its fetch time, never NULL since the column came in).
+_STAMP = type_coerce(func.coalesce(Article.changed_at, Article.fetched_at), Text)
+
+
+def parse_stamp(stamp: str) -> datetime:
+    """A stamp of `PageRow.changed` as a UTC datetime."""
+    moment = datetime.fromisoformat(stamp)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+DataVersion = tuple[Any, Any]
+_DATA_VERSION = select(
+    select(func.max(Article.id)).scalar_subquery(),
+    select(func.max(Article.changed_at)).scalar_subquery(),
+)
+
+
+def data_version(session: Session) -> DataVersion:
+    """A value that changes whenever an article is added or changed (its text, its date,
+    its tags): the newest id and the newest change stamp, two index lookups."""
+    newest_id, newest_change = session.execute(_DATA_VERSION).one()
+    return newest_id, newest_change
 
 
 def cursor_of(session: Session, article_id: int) -> Cursor | None:

@@ -16,9 +16,10 @@ from sqlalchemy import text
 from aggregator import __version__
 from aggregator.database import require_current_schema
 from aggregator.digest.items import snippet, source_names, tags_of
+from aggregator.digest.view import TopicCatalogue
 from aggregator.settings import Settings, get_settings
 from models import make_engine, make_session_factory
-from web.caching import ResponseCache
+from web.caching import ViewCache
 from web.errors import install_error_handlers
 from web.routes import api, feeds, pages
 
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Biowire", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = _templates()
-    app.state.response_cache = ResponseCache(settings.response_cache_entries)
+    app.state.view_cache = ViewCache(settings.response_cache_entries)
+    app.state.topics = TopicCatalogue()
     install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)

@@ -9,9 +9,12 @@ validator from them; `load_page` reads the articles themselves for the renderers
 from __future__ import annotations
 
 import hashlib
+import math
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +29,7 @@ from models.queries import (
     load_articles,
     nearest_day_with_articles,
     page_rows,
+    parse_stamp,
 )
 
 DIGEST_LIMIT = 500
@@ -52,22 +56,58 @@ class ViewFilters:
     since: datetime | None = None
     until: datetime | None = None
 
-    def article_filter(self) -> ArticleFilter:
-        return ArticleFilter(
-            topics=self.topics, source_ids=self.sources, query=self.q,
-            start=self.since, end=self.until,
-        )  # fmt: skip
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """A topic as views show it: read once, then kept (see `TopicCatalogue`)."""
+
+    id: int
+    slug: str
+    name: str
+    definition: str
+    position: int
+
+
+class TopicCatalogue:
+    """The topics, read from the database at most every `ttl` seconds: every request
+    names them, and they change only when the taxonomy is synced."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._topics: list[TopicInfo] = []
+        self._read_at = -math.inf
+        self._lock = threading.Lock()
+
+    def topics(self, session: Session) -> list[TopicInfo]:
+        with self._lock:
+            if monotonic() - self._read_at < self.ttl:
+                return self._topics
+        topics = [
+            TopicInfo(t.id, t.slug, t.name, t.definition, t.position) for t in list_topics(session)
+        ]
+        with self._lock:
+            self._topics, self._read_at = topics, monotonic()
+        return topics
 
 
 @dataclass(frozen=True)
-class ViewTerms:
-    """The topics and sources a view's filters name, as rows: for titles and menus."""
+class ResolvedView:
+    """A view's filters with the topics and sources they name, checked to exist."""
 
-    topics: list[Topic]
+    filters: ViewFilters
+    topics: list[TopicInfo]
     sources: list[Source]
 
-    def describe(self, filters: ViewFilters) -> str:
+    def article_filter(self) -> ArticleFilter:
+        f = self.filters
+        return ArticleFilter(
+            topic_ids=tuple(t.id for t in self.topics), source_ids=f.sources, query=f.q,
+            start=f.since, end=f.until,
+        )  # fmt: skip
+
+    def describe(self) -> str:
         """A title for the view, e.g. 'Border control, Airports & travel from IDEMIA'."""
+        filters = self.filters
         parts = []
         if self.topics:
             parts.append(", ".join(t.name for t in self.topics))
@@ -84,9 +124,11 @@ class ViewTerms:
         return " ".join(parts) if parts else "All articles"
 
 
-def resolve_terms(session: Session, filters: ViewFilters) -> ViewTerms:
-    """The rows the filters name; an unknown topic or source is an `InvalidView`."""
-    every_topic = list_topics(session)
+def resolve(
+    session: Session, filters: ViewFilters, catalogue: TopicCatalogue | None = None
+) -> ResolvedView:
+    """The view `filters` asks for; an unknown topic or source is an `InvalidView`."""
+    every_topic = (catalogue or TopicCatalogue(ttl=0)).topics(session)
     by_slug = {t.slug: t for t in every_topic}
     unknown = [slug for slug in filters.topics if slug not in by_slug]
     if unknown:
@@ -103,7 +145,7 @@ def resolve_terms(session: Session, filters: ViewFilters) -> ViewTerms:
         if missing:
             raise InvalidView("source", f"no source with id {', '.join(map(str, missing))}")
         sources = [found[i] for i in filters.sources]
-    return ViewTerms([by_slug[s] for s in filters.topics], sources)
+    return ResolvedView(filters, [by_slug[s] for s in filters.topics], sources)
 
 
 @dataclass(frozen=True)
@@ -127,7 +169,7 @@ class PageFound:
 
 
 def find_page(
-    session: Session, filters: ViewFilters, limit: int, before: int | None = None
+    session: Session, view: ResolvedView, limit: int, before: int | None = None
 ) -> PageFound:
     """The page of the view that follows article `before` (the first page without it)."""
     after = None
@@ -135,16 +177,15 @@ def find_page(
         after = cursor_of(session, before)
         if after is None:
             raise InvalidView("before", f"no article with id {before}")
-    rows = page_rows(session, filters.article_filter(), limit, after)
-    stamps = [row.changed_at for row in rows if row.changed_at is not None]
-    return PageFound(rows, limit, _validator(rows), max(stamps) if stamps else None)
+    rows = page_rows(session, view.article_filter(), limit, after)
+    newest = max((row.changed for row in rows), default=None)
+    return PageFound(rows, limit, _validator(rows), parse_stamp(newest) if newest else None)
 
 
 def _validator(rows: Sequence[PageRow]) -> str:
     digest = hashlib.blake2b(digest_size=12)
     for row in rows:
-        changed = row.changed_at.timestamp() if row.changed_at else 0
-        digest.update(f"{row.id}:{changed};".encode())
+        digest.update(f"{row.id}:{row.changed};".encode())
     return digest.hexdigest()
 
 
@@ -176,15 +217,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def build_digest(session: Session, day: date, filters: ViewFilters) -> Digest:
-    """The day's articles matching `filters`, each under its strongest topic (under the
-    first topic asked for, when the filters name topics)."""
+def build_digest(session: Session, day: date, view: ResolvedView) -> Digest:
+    """The day's articles in `view`, each under its strongest topic (under the strongest
+    of the topics asked for, when the view names topics)."""
     start, end = day_bounds(day)
-    on_the_day = ViewFilters(filters.topics, filters.sources, filters.q, start, end)
+    on_the_day = replace(view.article_filter(), start=start, end=end)
     articles = load_articles(
-        session, [row.id for row in page_rows(session, on_the_day.article_filter(), DIGEST_LIMIT)]
+        session, [row.id for row in page_rows(session, on_the_day, DIGEST_LIMIT)]
     )
-    groups = _group(articles, list_topics(session), filters.topics)
+    groups = _group(articles, list_topics(session), view.filters.topics)
     before = nearest_day_with_articles(session, start, "before")
     after = nearest_day_with_articles(session, end, "after")
     return Digest(

@@ -4,7 +4,9 @@ topic's article count per day.
 - `articles.changed_at`: when anything a reader sees of the article last changed (its
   text, its date, its tags). Feeds and JSON derive their ETag and Last-Modified from it, so
   a conditional request is answered from the ids and stamps of one page of the view. The
-  application sets it on every such write; existing rows start from `fetched_at`.
+  application sets it on every such write; existing rows start from `fetched_at`. Its
+  index gives the newest change of all at once (with the newest id: the data's version,
+  which web workers compare before they reuse a view they computed).
 - `topic_daily_counts`: articles per topic per UTC day, kept in step by triggers on
   `article_topics` (every tag written or removed, by any path: the ingest's raw
   executemany too) and on `articles` (a date that moves, an article deleted). Menus,
@@ -142,6 +144,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.add_column("articles", sa.Column("changed_at", sa.DateTime(timezone=True)))
     op.execute("UPDATE articles SET changed_at = fetched_at")
+    op.create_index("ix_articles_changed_at", "articles", ["changed_at"])
     op.create_table(
         "topic_daily_counts",
         sa.Column(
@@ -179,6 +182,7 @@ def downgrade() -> None:
         ):
             op.execute(f"DROP TRIGGER {trigger}")
     op.drop_table("topic_daily_counts")
+    op.drop_index("ix_articles_changed_at", "articles")
     # Not batch mode: on SQLite that rebuilds the table, and with it go the other
     # migrations' triggers on `articles`.
     op.execute("ALTER TABLE articles DROP COLUMN changed_at")

@@ -12,18 +12,25 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
-from aggregator.digest.view import InvalidView, PageFound, ViewFilters, find_page, load_page
+from aggregator.digest.view import (
+    InvalidView,
+    PageFound,
+    ResolvedView,
+    ViewFilters,
+    find_page,
+    load_page,
+)
 from models.queries import get_article, sources_with_counts, topics_with_counts
-from web.caching import cached_response
-from web.deps import EditorDep, SessionDep
+from web.caching import view_response
+from web.deps import EditorDep, ReadSessionDep, SessionDep
 from web.errors import ApiError
 from web.presenters import article_json, iso
 from web.routes.common import (
     MAX_ID,
     invalid,
     require_article,
-    require_terms,
     require_topic,
+    require_view,
     view_filters,
 )
 from web.schemas import (
@@ -48,16 +55,15 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _page(session: Session, filters: ViewFilters, limit: int, before: int | None) -> PageFound:
+def _page(session: Session, view: ResolvedView, limit: int, before: int | None) -> PageFound:
     try:
-        return find_page(session, filters, limit, before)
+        return find_page(session, view, limit, before)
     except InvalidView as error:
         raise invalid(error) from error
 
 
-def _page_body(
-    request: Request, session: Session, filters: ViewFilters, page: PageFound, **extra: Any
-) -> dict[str, Any]:
+def _page_body(request: Request, session: Session, page: PageFound, **extra: Any
+               ) -> dict[str, Any]:  # fmt: skip
     next_before = page.next_before
     next_url = str(request.url.include_query_params(before=next_before)) if next_before else None
     return {
@@ -71,27 +77,26 @@ def _page_body(
 @router.get("/articles", response_model=ArticlePage, name="api_articles")
 def articles(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
     limit: Limit = 50,
     before: Before = None,
 ) -> Response:
     """Articles matching every filter, newest first (best match first with `q`)."""
-    require_terms(session, filters)
-    page = _page(session, filters, limit, before)
-    return cached_response(
-        request, variant="api", validator=page.validator, last_modified=page.last_modified,
-        media_type=JSON, render=lambda: _json(_page_body(request, session, filters, page)),
+    return view_response(
+        request, session, variant="api", media_type=JSON,
+        find=lambda: _page(session, require_view(request, session, filters), limit, before),
+        render=lambda page: _json(_page_body(request, session, page)),
     )  # fmt: skip
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut, name="api_article")
-def article(article_id: ArticleId, session: SessionDep) -> dict[str, Any]:
+def article(article_id: ArticleId, session: ReadSessionDep) -> dict[str, Any]:
     return article_json(require_article(session, article_id))
 
 
 @router.get("/topics", response_model=TopicList, name="api_topics")
-def topics(request: Request, session: SessionDep) -> dict[str, Any]:
+def topics(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     return {
         "topics": [
             {
@@ -113,23 +118,26 @@ def topics(request: Request, session: SessionDep) -> dict[str, Any]:
 def topic_articles(
     slug: Annotated[str, Path(max_length=100)],
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     limit: Limit = 50,
     before: Before = None,
 ) -> Response:
     """The topic's articles, newest first: `/api/articles?topic=` with the topic named."""
     topic = require_topic(session, slug)
-    filters = ViewFilters(topics=(slug,))
-    page = _page(session, filters, limit, before)
     named = {"topic": {"slug": topic.slug, "name": topic.name}}
-    return cached_response(
-        request, variant="api", validator=page.validator, last_modified=page.last_modified,
-        media_type=JSON, render=lambda: _json(_page_body(request, session, filters, page, **named)),
+
+    def find() -> PageFound:
+        return _page(session, require_view(request, session, ViewFilters(topics=(slug,))),
+                     limit, before)  # fmt: skip
+
+    return view_response(
+        request, session, variant="api", media_type=JSON, find=find,
+        render=lambda page: _json(_page_body(request, session, page, **named)),
     )  # fmt: skip
 
 
 @router.get("/sources", response_model=SourceList, name="api_sources")
-def sources(session: SessionDep) -> dict[str, Any]:
+def sources(session: ReadSessionDep) -> dict[str, Any]:
     """Every source with its health: last poll, status, error, next poll, recent volume."""
     month_ago = datetime.now(UTC) - timedelta(days=30)
     return {

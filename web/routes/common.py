@@ -11,7 +11,7 @@ from fastapi import Query, Request
 from pydantic import StringConstraints
 from sqlalchemy.orm import Session
 
-from aggregator.digest.view import InvalidView, ViewFilters, ViewTerms, resolve_terms
+from aggregator.digest.view import InvalidView, ResolvedView, ViewFilters, resolve
 from models import Article, Topic
 from models.queries import get_article, list_topics
 from web.errors import ApiError
@@ -22,7 +22,7 @@ MAX_ID = 2**63 - 1
 Slug = Annotated[str, StringConstraints(max_length=100)]
 
 
-def view_filters(
+async def view_filters(
     topic: Annotated[
         list[Slug],
         Query(max_length=20, description="Topic slug; repeat for any of several topics."),
@@ -57,10 +57,10 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def require_terms(session: Session, filters: ViewFilters) -> ViewTerms:
-    """The topics and sources `filters` names; a name that matches nothing is a 422."""
+def require_view(request: Request, session: Session, filters: ViewFilters) -> ResolvedView:
+    """The view `filters` asks for; a topic or source that does not exist is a 422."""
     try:
-        return resolve_terms(session, filters)
+        return resolve(session, filters, request.app.state.topics)
     except InvalidView as error:
         raise invalid(error) from error
 

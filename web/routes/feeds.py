@@ -7,15 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from aggregator.digest.view import ViewFilters, find_page, load_page
-from web.caching import cached_response
-from web.deps import SessionDep
+from aggregator.digest.view import PageFound, ViewFilters, find_page, load_page
+from web.caching import view_response
+from web.deps import ReadSessionDep
 from web.feeds import FORMATS, FeedMeta
 from web.routes.common import (
     public_url,
-    require_terms,
     require_topic,
+    require_view,
     view_filters,
     view_url,
 )
@@ -25,58 +26,59 @@ FEED_ITEMS = 50
 FiltersDep = Annotated[ViewFilters, Depends(view_filters)]
 
 
-def _feed(request: Request, session: SessionDep, filters: ViewFilters, kind: str) -> Response:
-    terms = require_terms(session, filters)
-    page = find_page(session, filters, FEED_ITEMS)
+def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -> Response:
     feed_format = FORMATS[kind]
 
-    def render() -> bytes:
+    def find() -> PageFound:
+        return find_page(session, require_view(request, session, filters), FEED_ITEMS)
+
+    def render(page: PageFound) -> bytes:
+        view = require_view(request, session, filters)
         meta = FeedMeta(
-            title=f"Biowire: {terms.describe(filters)}",
-            description=f"Biometrics and digital identity news: {terms.describe(filters)}, "
-            "newest first.",
+            title=f"Biowire: {view.describe()}",
+            description=f"Biometrics and digital identity news: {view.describe()}, newest first.",
             page_url=public_url(request, view_url(request, "digest", filters)),
             feed_url=public_url(request, str(request.url)),
             updated=page.last_modified,
         )
         return feed_format.render(meta, load_page(session, page))
 
-    return cached_response(
-        request, variant=kind, validator=page.validator, last_modified=page.last_modified,
-        media_type=feed_format.media_type, render=render,
+    return view_response(
+        request, session, variant=kind, media_type=feed_format.media_type, find=find,
+        render=render,
     )  # fmt: skip
 
 
 @router.get("/feed.rss", name="feed_rss")
-def feed_rss(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+def feed_rss(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "rss")
 
 
 @router.get("/feed.atom", name="feed_atom")
-def feed_atom(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+def feed_atom(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "atom")
 
 
 @router.get("/feed.json", name="feed_json")
-def feed_json(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+def feed_json(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "json")
 
 
-def _topic_feed(request: Request, session: SessionDep, slug: str, kind: str) -> Response:
+def _topic_feed(request: Request, session: Session, slug: str, kind: str) -> Response:
     require_topic(session, slug)
     return _feed(request, session, ViewFilters(topics=(slug,)), kind)
 
 
 @router.get("/topics/{slug}.rss", name="topic_rss")
-def topic_rss(slug: str, request: Request, session: SessionDep) -> Response:
+def topic_rss(slug: str, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "rss")
 
 
 @router.get("/topics/{slug}.atom", name="topic_atom")
-def topic_atom(slug: str, request: Request, session: SessionDep) -> Response:
+def topic_atom(slug: str, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "atom")
 
 
 @router.get("/topics/{slug}.json", name="topic_json")
-def topic_json(slug: str, request: Request, session: SessionDep) -> Response:
+def topic_json(slug: str, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "json")

@@ -2,45 +2,66 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
-from aggregator.digest.view import ViewFilters, build_digest
+from aggregator.digest.view import (
+    DIGEST_LIMIT,
+    PageFound,
+    ViewFilters,
+    build_digest,
+    day_bounds,
+    find_page,
+)
 from models.queries import list_sources, topics_with_counts
-from web.deps import SessionDep
-from web.routes.common import require_terms, view_filters, view_url
+from web.caching import view_response
+from web.deps import ReadSessionDep
+from web.routes.common import require_view, view_filters, view_url
 
 router = APIRouter()
+HTML = "text/html; charset=utf-8"
 
 
-@router.get("/", response_class=HTMLResponse, name="digest")
+@router.get("/", response_class=Response, name="digest")
 def digest_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
     day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
-) -> HTMLResponse:
-    terms = require_terms(session, filters)
-    digest = build_digest(session, day or datetime.now(UTC).date(), filters)
-    context = {
-        "digest": digest,
-        "filters": filters,
-        "terms": terms,
-        "topic": terms.topics[0] if len(terms.topics) == 1 else None,
-        "source_id": filters.sources[0] if len(filters.sources) == 1 else None,
-        "q": filters.q or "",
-        "topics": topics_with_counts(session),
-        "sources": list_sources(session),
-        "today": datetime.now(UTC).date(),
-        "feeds": {
-            kind: view_url(request, f"feed_{kind}", filters) for kind in ("rss", "atom", "json")
-        },
-        "title": terms.describe(filters),
-    }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "digest.html", context
-    )
-    return response
+) -> Response:
+    today = datetime.now(UTC).date()
+    shown = day or today
+
+    def find() -> PageFound:
+        # The day's articles decide the page, and which day it is (it says "today").
+        start, end = day_bounds(shown)
+        on_the_day = replace(filters, since=start, until=end)
+        page = find_page(session, require_view(request, session, on_the_day), DIGEST_LIMIT)
+        return replace(page, validator=f"{page.validator}|{shown}|{today}")
+
+    def render(page: PageFound) -> bytes:
+        view = require_view(request, session, filters)
+        context = {
+            "digest": build_digest(session, shown, view),
+            "filters": filters,
+            "view": view,
+            "topic": view.topics[0] if len(view.topics) == 1 else None,
+            "source_id": filters.sources[0] if len(filters.sources) == 1 else None,
+            "q": filters.q or "",
+            "topics": topics_with_counts(session),
+            "sources": list_sources(session),
+            "today": today,
+            "feeds": {
+                kind: view_url(request, f"feed_{kind}", filters) for kind in ("rss", "atom", "json")
+            },
+            "title": view.describe(),
+        }
+        template = request.app.state.templates.get_template("digest.html")
+        return template.render({"request": request, **context}).encode()
+
+    return view_response(request, session, variant="page", media_type=HTML, find=find,
+                         render=render, revalidate=True)  # fmt: skip

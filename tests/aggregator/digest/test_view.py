@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from aggregator.digest.view import UNTAGGED, ViewFilters, build_digest
+from aggregator.digest.view import UNTAGGED, ViewFilters, build_digest, resolve
 from aggregator.service import Database
 from models import Article, ArticleTopic, Topic, session_scope
 
@@ -38,7 +38,7 @@ def test_a_days_articles_sit_under_their_strongest_topic(db: Database) -> None:
         _article(session, "next-week", noon + timedelta(days=6), {"digital-id": 0.7})
 
     with session_scope(db.factory) as session:
-        digest = build_digest(session, DAY, ViewFilters())
+        digest = build_digest(session, DAY, resolve(session, ViewFilters()))
         groups = {group.name: [a.title for a in group.articles] for group in digest.groups}
         slugs = [group.slug for group in digest.groups]
 
@@ -58,7 +58,9 @@ def test_a_topic_filter_keeps_the_topics_articles_only(db: Database) -> None:
         _article(session, "ban", noon, {"sanctions-trade": 0.8})
 
     with session_scope(db.factory) as session:
-        digest = build_digest(session, DAY, ViewFilters(topics=("border-control",)))
+        digest = build_digest(
+            session, DAY, resolve(session, ViewFilters(topics=("border-control",)))
+        )
         # Filtered by a topic, an article sits under it even where another topic is stronger.
         assert [(g.slug, [a.title for a in g.articles]) for g in digest.groups] == [
             ("border-control", ["gates"])
