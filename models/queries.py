@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from models.dialect import text_matches
 from models.entities import Article, ArticleSource, ArticleTopic, Source, Topic
+from models.search import rank_of, search_matches
+
+
+class SearchCursorError(ValueError):
+    """`before` names an article that is not among a search's matches (its text has changed
+    since, or it never matched): there is no place in the results to continue from."""
 
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    """Which articles a view shows; every field narrows the selection."""
+    """Which articles a view shows; every field narrows the selection. `query` is a search
+    in the grammar of `models.search` (a blank one searches for nothing)."""
 
     topic: str | None = None
     source_id: int | None = None
@@ -30,8 +36,12 @@ def _with_relations(statement: Select[Article]) -> Select[Article]:
     )
 
 
-def _filtered(view: ArticleFilter) -> Select[Article]:
+def _filtered(
+    session: Session, view: ArticleFilter
+) -> tuple[Select[Article], ColumnElement[float] | None]:
+    """The articles `view` selects, and their rank when it searches."""
     statement = select(Article)
+    rank: ColumnElement[float] | None = None
     if view.topic:
         statement = statement.where(
             Article.id.in_(
@@ -46,13 +56,15 @@ def _filtered(view: ArticleFilter) -> Select[Article]:
                 select(ArticleSource.article_id).where(ArticleSource.source_id == view.source_id)
             )
         )
-    if view.query:
-        statement = statement.where(text_matches([Article.title, Article.text], view.query))
+    if view.query is not None and view.query.strip():
+        matches = search_matches(session, view.query)
+        statement = statement.join(matches, matches.c.article_id == Article.id)
+        rank = matches.c.rank
     if view.start is not None:
         statement = statement.where(Article.published_at >= view.start)
     if view.end is not None:
         statement = statement.where(Article.published_at < view.end)
-    return statement
+    return statement, rank
 
 
 def list_articles(
@@ -61,15 +73,27 @@ def list_articles(
     limit: int = 50,
     before: Article | None = None,
 ) -> list[Article]:
-    """Newest first; `before` continues after that article (keyset pagination)."""
-    statement = _filtered(view)
+    """Newest first, or, when `view` searches, best match first and the newest first among
+    equals; `before` continues after that article (keyset pagination), in the same order.
+
+    Raises `models.search.SearchQueryError` for a search with nothing to look for, and
+    `SearchCursorError` when `before` is not among a search's matches."""
+    statement, rank = _filtered(session, view)
     if before is not None:
-        statement = statement.where(
-            or_(
-                Article.published_at < before.published_at,
-                and_(Article.published_at == before.published_at, Article.id < before.id),
-            )
+        earlier = or_(
+            Article.published_at < before.published_at,
+            and_(Article.published_at == before.published_at, Article.id < before.id),
         )
+        if rank is None:
+            statement = statement.where(earlier)
+        else:
+            assert view.query is not None
+            before_rank = rank_of(session, view.query, before.id)
+            if before_rank is None:
+                raise SearchCursorError(f"article {before.id} is not among the search's matches")
+            statement = statement.where(or_(rank < before_rank, and_(rank == before_rank, earlier)))
+    if rank is not None:
+        statement = statement.order_by(rank.desc())
     statement = statement.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
     return list(session.scalars(_with_relations(statement)))
 
