@@ -68,8 +68,9 @@ def insert_rows(
     every column that has a default: the driver's path fills none in, and refuses a
     partial set (SQLAlchemy's own fills them in).
 
-    On SQLite, with the fast paths on, straight to the driver's `executemany`
-    (`models.sqlite_driver`: a poll inserts rows by the hundred thousand). Otherwise
+    On SQLite, with the fast paths on, straight to the driver, hundreds of rows a
+    statement (`models.sqlite_driver`: a poll inserts rows by the hundred thousand, and
+    the search index's triggers cost least that way). Otherwise
     SQLAlchemy's own executemany; on PostgreSQL its batched INSERT ... VALUES, which is
     the fast path there.
     """
