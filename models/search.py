@@ -19,7 +19,8 @@ parsed query becomes an FTS5 expression in which every term is an FTS5 string, s
 input can reach FTS5's own syntax; on PostgreSQL, a tsquery made of one
 `phraseto_tsquery` a term. (PostgreSQL's `websearch_to_tsquery` reads the same grammar but
 lets AND bind tighter than OR, takes `or` in any case, and reads backslashes as escapes.)
-PostgreSQL drops English stop words ("the" alone finds nothing there); SQLite keeps them.
+PostgreSQL drops English stop words ("the" alone finds nothing there) and keeps accents
+("cafe" does not find "café" there); SQLite keeps the one and folds the other.
 
 A match's rank is a float, higher is better, comparable only within one query on one
 database: SQLite's `-bm25()` (the title counting ten times the text), PostgreSQL's
@@ -27,8 +28,8 @@ database: SQLite's `-bm25()` (the title counting ten times the text), PostgreSQL
 same data, so `rank_of` lets a caller continue after an article (keyset pagination).
 
 Snippets come from the article's text (not its title) with each matched word between
-`MARK_START` and `MARK_END`. Those characters in the text itself are removed first, so a
-marker in a snippet is always a match; the caller escapes the rest as it would any text.
+`MARK_START` and `MARK_END`. Those characters of the text itself are removed, so a marker
+in a snippet is always a match; the caller escapes the rest as it would any text.
 """
 
 from __future__ import annotations
