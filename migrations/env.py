@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -20,6 +22,22 @@ def _url() -> str:
     return get_settings().database_url
 
 
+# The full-text index of `models.search`, made by hand in its migration and mapped by no
+# model: autogenerate would propose to drop it.
+_SEARCH_INDEX = {"search_vector", "ix_articles_search_vector"}
+
+
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    if reflected and compare_to is None:
+        if type_ == "table" and (name or "").startswith("articles_fts"):
+            return False
+        if type_ in ("column", "index") and name in _SEARCH_INDEX:
+            return False
+    return True
+
+
 def _configure(connection: Connection | None = None) -> None:
     context.configure(
         connection=connection,
@@ -28,6 +46,7 @@ def _configure(connection: Connection | None = None) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=True,
+        include_object=_include_object,
         literal_binds=connection is None,
     )
 

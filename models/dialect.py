@@ -1,5 +1,5 @@
-"""The one seam where SQLite and PostgreSQL differ: upserts, bulk inserts, text search and
-row locking.
+"""The one seam where SQLite and PostgreSQL differ: upserts, bulk inserts and row locking
+(full-text search, FTS5 or a tsvector, is `models.search`'s).
 
 Queries elsewhere call these helpers and never test the dialect themselves.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, or_
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import Insert
@@ -26,16 +26,6 @@ def insert_ignoring_conflicts(session: Session, table: Any, index_elements: list
     if dialect_name(session) == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
-def text_matches(columns: list[InstrumentedAttribute[Any]], query: str) -> ColumnElement[bool]:
-    """A case-insensitive substring match of `query` against any of `columns`.
-
-    Both dialects answer ILIKE (SQLite's LIKE is already case-insensitive for ASCII);
-    full-text indexes can replace this here without touching callers.
-    """
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def json_array_nonempty(column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
@@ -78,8 +68,9 @@ def insert_rows(
     every column that has a default: the driver's path fills none in, and refuses a
     partial set (SQLAlchemy's own fills them in).
 
-    On SQLite, with the fast paths on, straight to the driver's `executemany`
-    (`models.sqlite_driver`: a poll inserts rows by the hundred thousand). Otherwise
+    On SQLite, with the fast paths on, straight to the driver, hundreds of rows a
+    statement (`models.sqlite_driver`: a poll inserts rows by the hundred thousand, and
+    the search index's triggers cost least that way). Otherwise
     SQLAlchemy's own executemany; on PostgreSQL its batched INSERT ... VALUES, which is
     the fast path there.
     """

@@ -10,7 +10,9 @@ How each filter is asked (EXPLAIN plans in BENCHMARKS.md):
 - a topic is an EXISTS probe of `article_topics`' primary key for each article walked, since
   every topic is common enough that the page fills within a few hundred steps;
 - a source is an IN list from `article_sources` (a source carries a small share of the
-  articles: reading them all and sorting beats walking the whole index for them).
+  articles: reading them all and sorting beats walking the whole index for them);
+- a search (`models.search`) joins the full-text index's matches and orders by their rank,
+  best first, newest first among equals.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Text, and_, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
-from models.dialect import text_matches
 from models.entities import (
     Article,
     ArticleSource,
@@ -32,12 +33,19 @@ from models.entities import (
     Topic,
     TopicDailyCount,
 )
+from models.search import rank_of, search_matches
+
+
+class SearchCursorError(ValueError):
+    """`before` names an article that is not among a search's matches (its text has changed
+    since, or it never matched): there is no place in the results to continue from."""
 
 
 @dataclass(frozen=True)
 class ArticleFilter:
     """Which articles a view shows. Each field narrows the selection; several topics or
-    several sources mean any of them."""
+    several sources mean any of them. `query` is a search in the grammar of
+    `models.search` (a blank one searches for nothing)."""
 
     topic_ids: tuple[int, ...] = ()
     source_ids: tuple[int, ...] = ()
@@ -77,8 +85,6 @@ def _conditions(view: ArticleFilter) -> list[ColumnElement[bool]]:
                 select(ArticleSource.article_id).where(ArticleSource.source_id.in_(view.source_ids))
             )
         )
-    if view.query:
-        conditions.append(text_matches([Article.title, Article.text], view.query))
     if view.start is not None:
         conditions.append(Article.published_at >= view.start)
     if view.end is not None:
@@ -96,12 +102,30 @@ def _after(cursor: Cursor) -> ColumnElement[bool]:
 def page_rows(
     session: Session, view: ArticleFilter, limit: int, after: Cursor | None = None
 ) -> list[PageRow]:
-    """One page of the view, newest first, continuing after `after` (keyset pagination)."""
+    """One page of the view, continuing after `after` (keyset pagination): newest first,
+    or, when the view searches, best match first and newest first among equals.
+
+    Raises `models.search.SearchQueryError` for a search with nothing to look for, and
+    `SearchCursorError` when `after` is not among a search's matches."""
     statement = select(Article.id, _STAMP).where(*_conditions(view))
-    if after is not None:
-        statement = statement.where(_after(after))
-    statement = statement.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
-    return [PageRow(id_, str(changed)) for id_, changed in session.execute(statement)]
+    newest_first: list[ColumnElement[Any]] = [Article.published_at.desc(), Article.id.desc()]
+    if view.query is not None and view.query.strip():
+        matches = search_matches(session, view.query)
+        statement = statement.join(matches, matches.c.article_id == Article.id)
+        rank = matches.c.rank
+        if after is not None:
+            after_rank = rank_of(session, view.query, after.id)
+            if after_rank is None:
+                raise SearchCursorError(f"article {after.id} is not among the search's matches")
+            statement = statement.where(
+                or_(rank < after_rank, and_(rank == after_rank, _after(after)))
+            )
+        statement = statement.order_by(rank.desc(), *newest_first)
+    else:
+        if after is not None:
+            statement = statement.where(_after(after))
+        statement = statement.order_by(*newest_first)
+    return [PageRow(id_, str(changed)) for id_, changed in session.execute(statement.limit(limit))]
 
 
 # The stamp as stored, not as a `UTCDateTime`: a page of stamps is read on every request,
@@ -155,9 +179,11 @@ def load_articles(session: Session, ids: Sequence[int]) -> list[Article]:
 
 
 def list_articles(
-    session: Session, view: ArticleFilter, limit: int = 50, after: Cursor | None = None
+    session: Session, view: ArticleFilter, limit: int = 50, before: Article | None = None
 ) -> list[Article]:
-    """One page of the view, loaded: `page_rows` then `load_articles`."""
+    """One page of the view, loaded (`page_rows` then `load_articles`), continuing after
+    article `before`."""
+    after = Cursor(before.published_at, before.id) if before is not None else None
     return load_articles(session, [row.id for row in page_rows(session, view, limit, after)])
 
 

@@ -21,12 +21,14 @@ from aggregator.settings import Settings, get_settings
 from models import make_engine, make_session_factory
 from web.caching import ViewCache
 from web.errors import install_error_handlers
+from web.presenters import marked
 from web.routes import api, feeds, pages
 
 
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(resources.files("web").joinpath("templates")))
     templates.env.filters["hhmm"] = _hhmm
+    templates.env.filters["marked"] = marked
     templates.env.globals.update(
         version=__version__, tags_of=tags_of, source_names=source_names, snippet=snippet
     )

@@ -5,15 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from aggregator.digest.items import snippet, source_names, tags_of
 from models import Article
+from models.search import MARK_END, MARK_START
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def article_json(article: Article) -> dict[str, Any]:
+def marked(text: str) -> Markup:
+    """A snippet whose matched words the search marked, as safe HTML: escaped, then each
+    match in <mark>."""
+    return Markup(str(escape(text)).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
+
+
+def article_json(article: Article, highlight: str | None = None) -> dict[str, Any]:
     names = source_names(article)
     return {
         "id": article.id,
@@ -23,6 +32,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "sources": names,
         "published": iso(article.published_at),
         "summary": snippet(article),
+        "highlight": marked(highlight) if highlight is not None else None,
         "topics": [
             {"slug": t.slug, "name": t.name, "score": t.score, "origin": t.origin, "why": t.why}
             for t in tags_of(article)

@@ -49,6 +49,9 @@ class ArticleOut(BaseModel):
     sources: list[str]
     published: str | None = Field(description="RFC 3339, UTC.")
     summary: str
+    highlight: str | None = Field(
+        None, description="With `q`: a snippet with the matched words in <mark> (HTML)."
+    )
     topics: list[TopicTag]
 
 

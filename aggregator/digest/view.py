@@ -24,6 +24,7 @@ from models import Article, Source, Topic
 from models.queries import (
     ArticleFilter,
     PageRow,
+    SearchCursorError,
     cursor_of,
     list_topics,
     load_articles,
@@ -31,6 +32,7 @@ from models.queries import (
     page_rows,
     parse_stamp,
 )
+from models.search import SearchQueryError, highlighted_snippets
 
 DIGEST_LIMIT = 500
 UNTAGGED = "Other news"
@@ -177,7 +179,12 @@ def find_page(
         after = cursor_of(session, before)
         if after is None:
             raise InvalidView("before", f"no article with id {before}")
-    rows = page_rows(session, view.article_filter(), limit, after)
+    try:
+        rows = page_rows(session, view.article_filter(), limit, after)
+    except SearchQueryError as error:
+        raise InvalidView("q", str(error)) from error
+    except SearchCursorError as error:
+        raise InvalidView("before", str(error)) from error
     newest = max((row.changed for row in rows), default=None)
     return PageFound(rows, limit, _validator(rows), parse_stamp(newest) if newest else None)
 
@@ -191,6 +198,14 @@ def _validator(rows: Sequence[PageRow]) -> str:
 
 def load_page(session: Session, page: PageFound) -> list[Article]:
     return load_articles(session, page.ids)
+
+
+def highlights(session: Session, filters: ViewFilters, ids: Sequence[int]) -> dict[int, str]:
+    """For a search, each article's snippet with the matched words between
+    `models.search.MARK_START` and `MARK_END`; nothing when the view does not search."""
+    if not filters.q:
+        return {}
+    return highlighted_snippets(session, filters.q, ids)
 
 
 # The day's digest.
@@ -210,6 +225,7 @@ class Digest:
     total: int
     previous_day: date | None
     next_day: date | None
+    highlights: dict[int, str] = field(default_factory=dict)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -234,6 +250,7 @@ def build_digest(session: Session, day: date, view: ResolvedView) -> Digest:
         total=len(articles),
         previous_day=before.date() if before else None,
         next_day=after.date() if after else None,
+        highlights=highlights(session, view.filters, [a.id for a in articles]),
     )
 
 

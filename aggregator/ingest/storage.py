@@ -369,7 +369,7 @@ def store_entries(
 
     new_ids: list[int] = []
     if new_rows:
-        # One executemany, then the ids by key (unique): asking for them with RETURNING in
+        # One bulk insert, then the ids by key (unique): asking for them with RETURNING in
         # parameter order made SQLite insert the rows a statement each.
         columns = tuple(new_rows[0])  # every new row is built with the same keys
         values = operator.itemgetter(*columns)

@@ -3,6 +3,7 @@ with SQLite's driver called directly (the fast paths on) and without (off)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
@@ -144,3 +145,24 @@ def test_the_switch_chooses_who_runs_the_statements(
     # The driver's path: the insert as driver SQL, the lookup on a cursor of its own
     # (unseen); SQLAlchemy's: both compiled by it.
     assert compiled == sent
+
+
+@both_paths
+@pytest.mark.parametrize("variables", [None, 25], ids=["default-limit", "25-variables"])
+def test_insert_rows_stores_every_row_of_a_large_batch(
+    database_url: str, variables: int | None
+) -> None:
+    # The driver's path inserts many rows a statement, as many as SQLite's limit on a
+    # statement's variables allows (25 allows two rows of ten columns).
+    rows = [_row(f"key-{n}", datetime(2026, 3, 1, tzinfo=UTC)) for n in range(1234)]
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        if variables is not None:
+            driver = connection.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variables)
+        insert_rows(connection, _ARTICLES, _COLUMNS, rows)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT dedup_key, title FROM articles ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in stored] == [(row[0], row[1]) for row in rows]

@@ -7,16 +7,12 @@ skip, or fail where BIOWIRE_TEST_REQUIRE_POSTGRES=1 says one must (CI: `.ci/run`
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, inspect, select
 
 from aggregator.classify.corrections import set_topics
 from aggregator.database import downgrade_database, require_current_schema, upgrade_database
@@ -28,45 +24,7 @@ from aggregator.settings import Settings
 from models import Article, ArticleSource, Base, Source, session_scope
 from models.queries import ArticleFilter, list_articles, topics_with_counts
 from tests.conftest import run_poll
-from tests.fixtures.required import REQUIRE_POSTGRES, unavailable
-
-ADMIN_URL = os.environ.get(
-    "BIOWIRE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _admin_engine() -> Engine:
-    """An engine on the server's admin database once the server has answered; else the
-    test skips, or fails where PostgreSQL is required (see `tests.fixtures.required`)."""
-    try:
-        import psycopg  # noqa: F401
-
-        admin = create_engine(
-            ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return admin
-    except Exception as error:  # no driver or no server: nothing to test against
-        reason = f"no PostgreSQL at {ADMIN_URL}: {error}"
-    unavailable(reason, REQUIRE_POSTGRES)  # outside the handler: no chained traceback
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """The URL of a database made for the caller and migrated to head; dropped after."""
-    admin = _admin_engine()
-    name = f"biowire_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade_database(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.fixtures.postgres import scratch_database
 
 
 @pytest.fixture(scope="module")

@@ -283,3 +283,16 @@ def test_old_dates_are_kept_apart(client: httpx.Client) -> None:
     # since/until take dates as well as instants; a date is midnight UTC.
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert client.get("/api/articles", params={"since": tomorrow}).json()["articles"] == []
+
+
+def test_a_search_ranks_and_marks_the_words_it_found(client: httpx.Client) -> None:
+    body = client.get("/api/articles", params={"q": "gates"}).json()
+    found = [a["title"] for a in body["articles"]]
+    # Both name gates in the title; only the land-crossings story names them in its text.
+    assert found == [OTHER_ITEMS[0].title, BIOMETRIC_ITEMS[0].title]
+    assert "<mark>gates</mark>" in body["articles"][0]["highlight"]
+    page = client.get("/", params={"q": "gates", "date": earlier_today(4).date().isoformat()})
+    assert "<mark>gates</mark>" in page.text
+    assert client.get("/api/articles", params={"q": "-gates"}).status_code == 422
+    refused = client.get("/", params={"q": '"'})
+    assert refused.status_code == 422 and "search" in refused.text

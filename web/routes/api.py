@@ -13,11 +13,9 @@ from sqlalchemy.orm import Session
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
 from aggregator.digest.view import (
-    InvalidView,
     PageFound,
-    ResolvedView,
     ViewFilters,
-    find_page,
+    highlights,
     load_page,
 )
 from models.queries import get_article, sources_with_counts, topics_with_counts
@@ -27,8 +25,8 @@ from web.errors import ApiError
 from web.presenters import article_json, iso
 from web.routes.common import (
     MAX_ID,
-    invalid,
     require_article,
+    require_page,
     require_topic,
     require_view,
     view_filters,
@@ -55,20 +53,14 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _page(session: Session, view: ResolvedView, limit: int, before: int | None) -> PageFound:
-    try:
-        return find_page(session, view, limit, before)
-    except InvalidView as error:
-        raise invalid(error) from error
-
-
-def _page_body(request: Request, session: Session, page: PageFound, **extra: Any
-               ) -> dict[str, Any]:  # fmt: skip
+def _page_body(request: Request, session: Session, page: PageFound,
+               filters: ViewFilters | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
     next_before = page.next_before
+    found = highlights(session, filters, page.ids) if filters is not None else {}
     next_url = str(request.url.include_query_params(before=next_before)) if next_before else None
     return {
         **extra,
-        "articles": [article_json(a) for a in load_page(session, page)],
+        "articles": [article_json(a, found.get(a.id)) for a in load_page(session, page)],
         "next_before": next_before,
         "next_url": next_url,
     }
@@ -85,8 +77,8 @@ def articles(
     """Articles matching every filter, newest first (best match first with `q`)."""
     return view_response(
         request, session, variant="api", media_type=JSON,
-        find=lambda: _page(session, require_view(request, session, filters), limit, before),
-        render=lambda page: _json(_page_body(request, session, page)),
+        find=lambda: require_page(session, require_view(request, session, filters), limit, before),
+        render=lambda page: _json(_page_body(request, session, page, filters)),
     )  # fmt: skip
 
 
@@ -127,12 +119,12 @@ def topic_articles(
     named = {"topic": {"slug": topic.slug, "name": topic.name}}
 
     def find() -> PageFound:
-        return _page(session, require_view(request, session, ViewFilters(topics=(slug,))),
+        return require_page(session, require_view(request, session, ViewFilters(topics=(slug,))),
                      limit, before)  # fmt: skip
 
     return view_response(
         request, session, variant="api", media_type=JSON, find=find,
-        render=lambda page: _json(_page_body(request, session, page, **named)),
+        render=lambda page: _json(_page_body(request, session, page, None, **named)),
     )  # fmt: skip
 
 

@@ -11,7 +11,14 @@ from fastapi import Query, Request
 from pydantic import StringConstraints
 from sqlalchemy.orm import Session
 
-from aggregator.digest.view import InvalidView, ResolvedView, ViewFilters, resolve
+from aggregator.digest.view import (
+    InvalidView,
+    PageFound,
+    ResolvedView,
+    ViewFilters,
+    find_page,
+    resolve,
+)
 from models import Article, Topic
 from models.queries import get_article, list_topics
 from web.errors import ApiError
@@ -61,6 +68,16 @@ def require_view(request: Request, session: Session, filters: ViewFilters) -> Re
     """The view `filters` asks for; a topic or source that does not exist is a 422."""
     try:
         return resolve(session, filters, request.app.state.topics)
+    except InvalidView as error:
+        raise invalid(error) from error
+
+
+def require_page(
+    session: Session, view: ResolvedView, limit: int, before: int | None = None
+) -> PageFound:
+    """The view's page after article `before`; a bad search or cursor is a 422."""
+    try:
+        return find_page(session, view, limit, before)
     except InvalidView as error:
         raise invalid(error) from error
 

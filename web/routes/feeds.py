@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from aggregator.digest.view import PageFound, ViewFilters, find_page, load_page
+from aggregator.digest.view import PageFound, ViewFilters, load_page
 from web.caching import view_response
 from web.deps import ReadSessionDep
 from web.feeds import FORMATS, FeedMeta
 from web.routes.common import (
     public_url,
+    require_page,
     require_topic,
     require_view,
     view_filters,
@@ -30,7 +31,7 @@ def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -
     feed_format = FORMATS[kind]
 
     def find() -> PageFound:
-        return find_page(session, require_view(request, session, filters), FEED_ITEMS)
+        return require_page(session, require_view(request, session, filters), FEED_ITEMS)
 
     def render(page: PageFound) -> bytes:
         view = require_view(request, session, filters)

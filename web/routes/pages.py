@@ -15,12 +15,11 @@ from aggregator.digest.view import (
     ViewFilters,
     build_digest,
     day_bounds,
-    find_page,
 )
 from models.queries import list_sources, topics_with_counts
 from web.caching import view_response
 from web.deps import ReadSessionDep
-from web.routes.common import require_view, view_filters, view_url
+from web.routes.common import require_page, require_view, view_filters, view_url
 
 router = APIRouter()
 HTML = "text/html; charset=utf-8"
@@ -40,7 +39,7 @@ def digest_page(
         # The day's articles decide the page, and which day it is (it says "today").
         start, end = day_bounds(shown)
         on_the_day = replace(filters, since=start, until=end)
-        page = find_page(session, require_view(request, session, on_the_day), DIGEST_LIMIT)
+        page = require_page(session, require_view(request, session, on_the_day), DIGEST_LIMIT)
         return replace(page, validator=f"{page.validator}|{shown}|{today}")
 
     def render(page: PageFound) -> bytes:
