@@ -32,6 +32,8 @@ class Digest:
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=UTC)
+    if day == date.max:  # the day after it is past what a datetime can hold
+        return start, datetime.max.replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 

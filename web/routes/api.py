@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
 from models.queries import ArticleFilter, get_article, list_articles, topics_with_counts
+from web import openapi, schemas
 from web.deps import EditorDep, SessionDep
 from web.errors import ApiError
+from web.params import SLUG_MAX, TOPIC_SLUG, ArticleId, Cursor, TopicSlug
 from web.presenters import article_json
 from web.routes.common import require_article, require_topic
 
@@ -18,10 +20,15 @@ router = APIRouter(prefix="/api")
 
 
 class TopicsUpdate(BaseModel):
-    topics: list[str] = Field(description="Topic slugs; an empty list means no topic applies.")
+    topics: list[Annotated[str, Field(max_length=SLUG_MAX, json_schema_extra=TOPIC_SLUG)]] = Field(
+        max_length=50, description="Topic slugs; an empty list means no topic applies."
+    )
 
 
-@router.get("/topics")
+@router.get(
+    "/topics", response_model=None,
+    responses={**openapi.json_ok(schemas.TopicList), **openapi.JSON_GET},
+)  # fmt: skip
 def topics(request: Request, session: SessionDep) -> dict[str, Any]:
     return {
         "topics": [
@@ -38,12 +45,16 @@ def topics(request: Request, session: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.get("/topics/{slug}", name="topic_articles")
+@router.get(
+    "/topics/{slug}", name="topic_articles", response_model=None,
+    responses={**openapi.json_ok(schemas.TopicPage), **openapi.JSON_GET,
+               **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
 def topic_articles(
-    slug: str,
+    slug: TopicSlug,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="id of the last article seen")] = None,
+    before: Cursor = None,
 ) -> dict[str, Any]:
     topic = require_topic(session, slug)
     cursor = require_article(session, before, field="before") if before else None
@@ -55,14 +66,22 @@ def topic_articles(
     }
 
 
-@router.get("/articles/{article_id}")
-def article(article_id: int, session: SessionDep) -> dict[str, Any]:
+@router.get(
+    "/articles/{article_id}", response_model=None,
+    responses={**openapi.json_ok(schemas.Article), **openapi.JSON_GET, **openapi.NOT_FOUND,
+               **openapi.INVALID},
+)  # fmt: skip
+def article(article_id: ArticleId, session: SessionDep) -> dict[str, Any]:
     return article_json(require_article(session, article_id))
 
 
-@router.put("/articles/{article_id}/topics")
+@router.put(
+    "/articles/{article_id}/topics", response_model=None,
+    responses={**openapi.json_ok(schemas.Article), **openapi.WRITE, **openapi.NOT_FOUND,
+               **openapi.INVALID},
+)  # fmt: skip
 def correct_topics(
-    article_id: int, update: TopicsUpdate, session: SessionDep, editor: EditorDep
+    article_id: ArticleId, update: TopicsUpdate, session: SessionDep, editor: EditorDep
 ) -> dict[str, Any]:
     require_article(session, article_id)
     try:

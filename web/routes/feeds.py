@@ -6,8 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from models.queries import ArticleFilter, list_articles
+from web import openapi
 from web.deps import SessionDep
 from web.feeds import FeedMeta, feed_response, rss_document
+from web.params import TopicSlug
 from web.routes.common import require_topic
 
 router = APIRouter()
@@ -15,7 +17,7 @@ FEED_ITEMS = 50
 RSS = "application/rss+xml; charset=utf-8"
 
 
-@router.get("/feed.rss", name="all_rss")
+@router.get("/feed.rss", name="all_rss", response_class=Response, responses=openapi.RSS_FEED)
 def all_rss(request: Request, session: SessionDep) -> Response:
     meta = FeedMeta(
         title="Biowire: biometrics and digital identity news",
@@ -27,8 +29,11 @@ def all_rss(request: Request, session: SessionDep) -> Response:
     return feed_response(rss_document(meta, articles), RSS)
 
 
-@router.get("/topics/{slug}.rss", name="topic_rss")
-def topic_rss(slug: str, request: Request, session: SessionDep) -> Response:
+@router.get(
+    "/topics/{slug}.rss", name="topic_rss", response_class=Response,
+    responses={**openapi.RSS_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
+def topic_rss(slug: TopicSlug, request: Request, session: SessionDep) -> Response:
     topic = require_topic(session, slug)
     meta = FeedMeta(
         title=f"Biowire: {topic.name}",

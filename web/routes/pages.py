@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,22 +10,28 @@ from fastapi.responses import HTMLResponse
 
 from aggregator.digest.view import build_digest
 from models.queries import list_sources, topics_with_counts
+from web import openapi
 from web.deps import SessionDep
+from web.params import IsoDate, SearchQuery, SourceFilter, TopicFilter
 from web.routes.common import require_topic
 
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse, name="digest")
+@router.get(
+    "/", response_class=HTMLResponse, name="digest",
+    responses={**openapi.HTML_PAGE, **openapi.HTML_NOT_FOUND, **openapi.HTML_INVALID},
+)  # fmt: skip
 def digest_page(
     request: Request,
     session: SessionDep,
-    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
-    topic: Annotated[str | None, Query(max_length=100)] = None,
-    source: Annotated[int | None, Query(ge=1)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
+    topic: TopicFilter = None,
+    source: SourceFilter = None,
+    q: SearchQuery = None,
 ) -> HTMLResponse:
     topic = topic or None
+    source = source or None
     q = (q or "").strip() or None
     current_topic = require_topic(session, topic) if topic else None
     digest = build_digest(session, day or datetime.now(UTC).date(), topic, source, q)
