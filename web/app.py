@@ -81,6 +81,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def create_app_from_env() -> FastAPI:
+    """The app of one of several worker processes (`biowire serve --workers N`), made in
+    the worker: its settings are the environment's, which the command set to its own
+    (`web.server.serve_workers`), and it sets up the process as every command does."""
+    from aggregator import speedups
+    from aggregator.logs import configure_logging
+
+    settings = get_settings()
+    speedups.set_enabled(settings.fast_paths)
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def _topic_slugs(app: FastAPI) -> tuple[list[str], bool]:
     """The database's topics once the app has started; before, the taxonomy's, which the
     database mirrors (plus any topic it has since dropped: rows are never deleted)."""
