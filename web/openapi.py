@@ -5,6 +5,7 @@ these: `responses={**JSON_GET, **NOT_FOUND, **INVALID}`. The declarations:
 
 - `JSON_GET`: 304 and 500, for every JSON GET (conditional GETs answer 304);
 - `WRITE`: 401, 403 and 500, for every route that needs the admin token;
+- `JSON_BODY`: 400 (a body that is not JSON text) and 422, for every route that reads one;
 - `NOT_FOUND`, `UNKNOWN_TOPIC`, `INVALID`: 404, 404 naming the valid topics, 422;
 - `HTML_PAGE` (200 and 500 as `text/html`) with `HTML_NOT_FOUND` and `HTML_INVALID`, for
   the pages, which answer errors with the error page;
@@ -66,6 +67,10 @@ INVALID = _error(
                      "problems": [{"field": "limit",
                                    "message": "Input should be less than or equal to 200"}]},
 )  # fmt: skip
+BAD_REQUEST = _error(
+    400, "The body could not be read as JSON text (UTF-8).",
+    bad_request={"code": "bad_request", "message": "There was an error parsing the body"},
+)  # fmt: skip
 UNAUTHORIZED = _error(
     401, "No bearer token was sent.",
     unauthorized={"code": "unauthorized",
@@ -84,6 +89,7 @@ SERVER_ERROR = _error(
 
 JSON_GET: Responses = {**NOT_MODIFIED, **SERVER_ERROR}
 WRITE: Responses = {**UNAUTHORIZED, **FORBIDDEN, **SERVER_ERROR}
+JSON_BODY: Responses = {**BAD_REQUEST, **INVALID}
 
 HTML_PAGE: Responses = {
     **_html(200, "The page."),

@@ -33,6 +33,9 @@ def _iso_date(value: object) -> object:
 # A day, as YYYY-MM-DD and nothing else.
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
+# No NUL in a string: PostgreSQL's text cannot hold one, and would fail a query with it.
+NO_NUL = r"^[^\x00]*$"
+
 # Marks a string parameter as a topic's slug: the OpenAPI document lists the database's
 # topics as its `enum` (`web.openapi.install_openapi`).
 TOPIC_SLUG = {"x-biowire-topic-slug": True}
@@ -63,14 +66,19 @@ SourceFilter = Annotated[
 TopicSlug = Annotated[
     str,
     Path(
-        min_length=1, max_length=SLUG_MAX, description="The topic's slug.",
+        min_length=1, max_length=SLUG_MAX, pattern=NO_NUL, description="The topic's slug.",
         json_schema_extra=TOPIC_SLUG, openapi_examples={"a topic": {"value": "digital-id"}},
     ),
 ]  # fmt: skip
 TopicFilter = Annotated[
     str | None,
-    Query(max_length=SLUG_MAX, description="Only this topic (its slug); blank: every topic."),
+    Query(
+        max_length=SLUG_MAX,
+        pattern=NO_NUL,
+        description="Only this topic (its slug); blank: every topic.",
+    ),
 ]
 SearchQuery = Annotated[
-    str | None, Query(max_length=SEARCH_MAX, description="Words in the title or text.")
+    str | None,
+    Query(max_length=SEARCH_MAX, pattern=NO_NUL, description="Words in the title or text."),
 ]

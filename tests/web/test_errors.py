@@ -53,8 +53,12 @@ def test_out_of_range_parameters_are_422_in_the_json_shape(
 
 @pytest.mark.parametrize(
     ("query", "fragment"),
-    [({"source": PAST_64_BITS}, "source"), ({"date": "0"}, "YYYY-MM-DD")],
-    ids=["source-past-64-bits", "date-as-a-number"],
+    [
+        ({"source": PAST_64_BITS}, "source"),
+        ({"date": "0"}, "YYYY-MM-DD"),
+        ({"q": "face\x00scan"}, "q: String should match pattern"),
+    ],
+    ids=["source-past-64-bits", "date-as-a-number", "nul-in-search"],
 )
 def test_out_of_range_parameters_of_a_page_are_422_on_the_error_page(
     client: httpx.Client, query: dict[str, str], fragment: str

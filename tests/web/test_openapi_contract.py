@@ -75,7 +75,7 @@ def _unknown_cursor(case: Case, status: int, known_ids: set[int]) -> bool:
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=100,
+    max_examples=75,
     deadline=None,
     derandomize=True,
     database=None,

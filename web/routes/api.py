@@ -78,7 +78,7 @@ def article(article_id: ArticleId, session: SessionDep) -> dict[str, Any]:
 @router.put(
     "/articles/{article_id}/topics", response_model=None,
     responses={**openapi.json_ok(schemas.Article), **openapi.WRITE, **openapi.NOT_FOUND,
-               **openapi.INVALID},
+               **openapi.JSON_BODY},
 )  # fmt: skip
 def correct_topics(
     article_id: ArticleId, update: TopicsUpdate, session: SessionDep, editor: EditorDep
