@@ -34,6 +34,9 @@ class ApiError(Exception):
         self.details = details
 
 
+_TOO_BIG = "Input should be less than or equal to 200"
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a stable `code` to branch on, a `message` for people, and the
     details an error of that code carries (`valid_topics` of `unknown_topic`...)."""
@@ -45,8 +48,8 @@ class ErrorDetail(BaseModel):
                 {"code": "not_found", "message": "no article with id 42"},
                 {
                     "code": "invalid_request",
-                    "message": "invalid request: limit: Input should be at most 200",
-                    "problems": [{"field": "limit", "message": "Input should be at most 200"}],
+                    "message": f"invalid request: limit: {_TOO_BIG}",
+                    "problems": [{"field": "limit", "message": _TOO_BIG}],
                 },
             ]
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
 from models.queries import ArticleFilter, get_article, list_articles, topics_with_counts
@@ -20,6 +20,10 @@ router = APIRouter(prefix="/api")
 
 
 class TopicsUpdate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"topics": ["airports-travel", "border-control"]}]}
+    )
+
     topics: list[Annotated[str, Field(max_length=SLUG_MAX, json_schema_extra=TOPIC_SLUG)]] = Field(
         max_length=50, description="Topic slugs; an empty list means no topic applies."
     )
