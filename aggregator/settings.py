@@ -6,6 +6,7 @@ environment. Nothing reads settings at import time.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from pydantic import Field
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def environment(self) -> dict[str, str | None]:
+        """These settings as the variables that give them to a new process, which reads
+        them with `get_settings()` (a server's workers, say); None: the variable unset."""
+        prefix = self.model_config.get("env_prefix", "")
+        return {
+            f"{prefix}{name}".upper(): value if value is None or isinstance(value, str)
+            else json.dumps(value)
+            for name, value in self.model_dump(mode="json").items()
+        }  # fmt: skip
 
 
 @lru_cache

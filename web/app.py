@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -18,7 +19,10 @@ from aggregator.database import require_current_schema
 from aggregator.digest.items import snippet, source_names, tags_of
 from aggregator.digest.view import TopicCatalogue
 from aggregator.settings import Settings, get_settings
-from models import make_engine, make_session_factory
+from aggregator.taxonomy import default_taxonomy
+from models import make_engine, make_session_factory, session_scope
+from models.queries import list_topics
+from web import openapi, schemas
 from web.caching import ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
@@ -68,10 +72,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="static",
     )
 
-    @app.get("/healthz")
+    openapi.install_openapi(app, lambda: _topic_slugs(app))
+
+    @app.get(
+        "/healthz", response_model=None,
+        responses={**openapi.json_ok(schemas.Health), **openapi.SERVER_ERROR},
+    )  # fmt: skip
     def healthz() -> dict[str, Any]:
         with app.state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+        # The pid tells which worker answered, when several serve (`--workers`).
+        return {"status": "ok", "version": __version__, "pid": os.getpid()}
 
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of one of several worker processes (`biowire serve --workers N`), made in
+    the worker: its settings are the environment's, which the command set to its own
+    (`web.server.serve_workers`), and it sets up the process as every command does."""
+    from aggregator import speedups
+    from aggregator.logs import configure_logging
+
+    settings = get_settings()
+    speedups.set_enabled(settings.fast_paths)
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def _topic_slugs(app: FastAPI) -> tuple[list[str], bool]:
+    """The database's topics once the app has started; before, the taxonomy's, which the
+    database mirrors (plus any topic it has since dropped: rows are never deleted)."""
+    factory = getattr(app.state, "session_factory", None)
+    if factory is None:
+        return [topic.slug for topic in default_taxonomy()], False
+    with session_scope(factory) as session:
+        return [topic.slug for topic in list_topics(session)], True

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from aggregator.settings import Settings
 
 
-def _serve(settings: Settings, background_poll: bool) -> None:
+def _serve(settings: Settings, background_poll: bool, workers: int) -> None:
     from web.server import serve
 
-    serve(settings, background_poll)
+    serve(settings, background_poll, workers)
 
 
 def main() -> None:

@@ -25,9 +25,11 @@ err_console = Console(stderr=True)
 @dataclass(frozen=True)
 class Server:
     """How the serving commands serve the web app: given by the command as installed
-    (`web.cli`), since nothing in the aggregator imports the web layer."""
+    (`web.cli`), since nothing in the aggregator imports the web layer. `serve` takes the
+    settings (where to listen among them), whether to poll on schedule too, and how many
+    worker processes serve requests."""
 
-    serve: Callable[[Settings, bool], None]
+    serve: Callable[[Settings, bool, int], None]
 
 
 def load_settings() -> Settings:

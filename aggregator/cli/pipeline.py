@@ -51,29 +51,50 @@ def classify() -> None:
     console.print(f"{tagged} articles tagged")
 
 
-def serve(context: typer.Context) -> None:
+Host = Annotated[
+    str | None,
+    typer.Option(help="Address to listen on (default: BIOWIRE_HOST, else 127.0.0.1).",
+                 show_default=False),
+]  # fmt: skip
+Port = Annotated[
+    int | None,
+    typer.Option(min=1, max=65535, help="Port to listen on (default: BIOWIRE_PORT, else 8000).",
+                 show_default=False),
+]  # fmt: skip
+Workers = Annotated[
+    int,
+    typer.Option(min=1, help="Worker processes serving requests (each its own database "
+                 "connections); more than one uses more cores."),
+]  # fmt: skip
+
+
+def serve(
+    context: typer.Context, host: Host = None, port: Port = None, workers: Workers = 1
+) -> None:
     """Serve the web app (no polling)."""
     from aggregator.logs import configure_logging
 
-    settings = load_settings()
+    settings = _listening(load_settings(), host, port)
     configure_logging(settings.log_level)
     console.print(f"Biowire: open {settings.public_base_url}/ in your browser")
     with database(settings):
         pass  # refuses to start on an out-of-date schema, with the fix in the message
-    _serve(context, settings, background_poll=False)
+    _serve(context, settings, background_poll=False, workers=workers)
 
 
 def up(
     context: typer.Context,
     initial_poll: Annotated[bool, typer.Option(help="Poll everything before serving.")] = True,
+    host: Host = None,
+    port: Port = None,
 ) -> None:
     """Migrate, load the default sources if there are none, poll, classify, then serve
-    while polling on schedule."""
+    while polling on schedule (in one process, which polls as it serves)."""
     from aggregator.ingest.sources import load_defaults_if_empty
     from aggregator.logs import configure_logging
     from models import session_scope
 
-    settings = load_settings()
+    settings = _listening(load_settings(), host, port)
     configure_logging(settings.log_level)
     console.print(f"Biowire: open {settings.public_base_url}/ in your browser "
                   "(first poll and tagging run now)")  # fmt: skip
@@ -200,7 +221,15 @@ def _reset_sqlite(url: str) -> None:
             Path(url[len(prefix) :] + suffix).unlink(missing_ok=True)
 
 
-def _serve(context: typer.Context, settings: Settings, background_poll: bool) -> None:
+def _listening(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings, with where to listen as the command line says, where it says."""
+    given = {"host": host, "port": port}
+    return settings.model_copy(update={k: v for k, v in given.items() if v is not None})
+
+
+def _serve(
+    context: typer.Context, settings: Settings, background_poll: bool, workers: int = 1
+) -> None:
     """Serve the web app with the server the installed command was given (`web.cli`): the
     web layer builds on the aggregator, never the other way round."""
     server = context.find_object(Server)
@@ -208,4 +237,4 @@ def _serve(context: typer.Context, settings: Settings, background_poll: bool) ->
         raise BiowireError(
             "this entry point has no web server to serve with: run the installed `biowire`"
         )
-    server.serve(settings, background_poll)
+    server.serve(settings, background_poll, workers)

@@ -39,11 +39,15 @@ UNTAGGED = "Other news"
 
 
 class InvalidView(BiowireError):
-    """A filter names something that does not exist (a topic, a source, a cursor)."""
+    """A filter names something that does not exist (a topic, a source, a cursor), or a
+    search has nothing to look for. `missing` when it names a thing there is not (a
+    source): the request was well formed, the thing is not found."""
 
-    def __init__(self, field: str, message: str, **details: object) -> None:
+    def __init__(self, field: str, message: str, missing: bool = False, **details: object
+                 ) -> None:  # fmt: skip
         super().__init__(message)
         self.field = field
+        self.missing = missing
         self.details = details
 
 
@@ -145,7 +149,9 @@ def resolve(
         }
         missing = [i for i in filters.sources if i not in found]
         if missing:
-            raise InvalidView("source", f"no source with id {', '.join(map(str, missing))}")
+            raise InvalidView(
+                "source", f"no source with id {', '.join(map(str, missing))}", missing=True
+            )
         sources = [found[i] for i in filters.sources]
     return ResolvedView(filters, [by_slug[s] for s in filters.topics], sources)
 
@@ -159,6 +165,9 @@ class PageFound:
     limit: int
     validator: str
     last_modified: datetime | None
+    # Why the page is empty when the request itself is the reason (a search with nothing
+    # to look for, such as only "-word"): said to the reader instead of an error.
+    notice: str | None = None
 
     @property
     def ids(self) -> list[int]:
@@ -182,7 +191,7 @@ def find_page(
     try:
         rows = page_rows(session, view.article_filter(), limit, after)
     except SearchQueryError as error:
-        raise InvalidView("q", str(error)) from error
+        return PageFound([], limit, _validator([]) + "|nothing-to-search", None, str(error))
     except SearchCursorError as error:
         raise InvalidView("before", str(error)) from error
     newest = max((row.changed for row in rows), default=None)
@@ -203,7 +212,7 @@ def load_page(session: Session, page: PageFound) -> list[Article]:
 def highlights(session: Session, filters: ViewFilters, ids: Sequence[int]) -> dict[int, str]:
     """For a search, each article's snippet with the matched words between
     `models.search.MARK_START` and `MARK_END`; nothing when the view does not search."""
-    if not filters.q:
+    if not filters.q or not ids:
         return {}
     return highlighted_snippets(session, filters.q, ids)
 
@@ -226,10 +235,13 @@ class Digest:
     previous_day: date | None
     next_day: date | None
     highlights: dict[int, str] = field(default_factory=dict)
+    notice: str | None = None
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=UTC)
+    if day == date.max:  # the day after it is past what a datetime can hold
+        return start, datetime.max.replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
@@ -237,10 +249,9 @@ def build_digest(session: Session, day: date, view: ResolvedView) -> Digest:
     """The day's articles in `view`, each under its strongest topic (under the strongest
     of the topics asked for, when the view names topics)."""
     start, end = day_bounds(day)
-    on_the_day = replace(view.article_filter(), start=start, end=end)
-    articles = load_articles(
-        session, [row.id for row in page_rows(session, on_the_day, DIGEST_LIMIT)]
-    )
+    on_the_day = replace(view.filters, since=start, until=end)
+    page = find_page(session, replace(view, filters=on_the_day), DIGEST_LIMIT)
+    articles = load_page(session, page)
     groups = _group(articles, list_topics(session), view.filters.topics)
     before = nearest_day_with_articles(session, start, "before")
     after = nearest_day_with_articles(session, end, "after")
@@ -251,6 +262,7 @@ def build_digest(session: Session, day: date, view: ResolvedView) -> Digest:
         previous_day=before.date() if before else None,
         next_day=after.date() if after else None,
         highlights=highlights(session, view.filters, [a.id for a in articles]),
+        notice=page.notice,
     )
 
 

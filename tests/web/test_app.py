@@ -155,7 +155,7 @@ def test_topic_api_pages_through_every_article_in_order(
         ("/?date=2026-13-45", 422, "date"),
         ("/?topic=no-such-topic", 422, "no-such-topic"),
         ("/feed.rss?topic=nope", 422, "valid_topics"),
-        ("/feed.json?source=424242", 422, "no source"),
+        ("/feed.json?source=424242", 404, "no source"),
         ("/api/articles?since=yesterday", 422, "since"),
         ("/api/articles/99999999999999999999999", 422, "article_id"),
         ("/?source=99999999999999999999999", 422, "source"),

@@ -7,8 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from aggregator.classify.corrections import UnknownTopics, set_topics
@@ -19,34 +20,33 @@ from aggregator.digest.view import (
     load_page,
 )
 from models.queries import get_article, sources_with_counts, topics_with_counts
+from web import openapi, schemas
 from web.caching import view_response
 from web.deps import EditorDep, ReadSessionDep, SessionDep
 from web.errors import ApiError
+from web.params import SLUG_MAX, TOPIC_SLUG, ArticleId, Cursor, TopicSlug
 from web.presenters import article_json, iso
 from web.routes.common import (
-    MAX_ID,
     require_article,
     require_page,
     require_topic,
     require_view,
     view_filters,
 )
-from web.schemas import (
-    ArticleOut,
-    ArticlePage,
-    SourceList,
-    TopicArticlePage,
-    TopicList,
-    TopicsUpdate,
-)
 
 router = APIRouter(prefix="/api", tags=["api"])
 JSON = "application/json"
-ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="An article's id.")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Articles per page.")]
-Before = Annotated[
-    int | None, Query(ge=1, le=MAX_ID, description="The id of the last article seen.")
-]
+
+
+class TopicsUpdate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"topics": ["airports-travel", "border-control"]}]}
+    )
+
+    topics: list[Annotated[str, Field(max_length=SLUG_MAX, json_schema_extra=TOPIC_SLUG)]] = Field(
+        max_length=50, description="Topic slugs; an empty list means no topic applies."
+    )
 
 
 def _json(value: Any) -> bytes:
@@ -63,16 +63,21 @@ def _page_body(request: Request, session: Session, page: PageFound,
         "articles": [article_json(a, found.get(a.id)) for a in load_page(session, page)],
         "next_before": next_before,
         "next_url": next_url,
+        **({"notice": page.notice} if page.notice else {}),
     }
 
 
-@router.get("/articles", response_model=ArticlePage, name="api_articles")
+@router.get(
+    "/articles", name="api_articles", response_model=None,
+    responses={**openapi.json_ok(schemas.ArticlePage), **openapi.JSON_GET, **openapi.NOT_FOUND,
+               **openapi.INVALID},
+)  # fmt: skip
 def articles(
     request: Request,
     session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
     limit: Limit = 50,
-    before: Before = None,
+    before: Cursor = None,
 ) -> Response:
     """Articles matching every filter, newest first (best match first with `q`)."""
     return view_response(
@@ -82,12 +87,19 @@ def articles(
     )  # fmt: skip
 
 
-@router.get("/articles/{article_id}", response_model=ArticleOut, name="api_article")
+@router.get(
+    "/articles/{article_id}", name="api_article", response_model=None,
+    responses={**openapi.json_ok(schemas.Article), **openapi.JSON_GET, **openapi.NOT_FOUND,
+               **openapi.INVALID},
+)  # fmt: skip
 def article(article_id: ArticleId, session: ReadSessionDep) -> dict[str, Any]:
     return article_json(require_article(session, article_id))
 
 
-@router.get("/topics", response_model=TopicList, name="api_topics")
+@router.get(
+    "/topics", name="api_topics", response_model=None,
+    responses={**openapi.json_ok(schemas.TopicList), **openapi.JSON_GET},
+)  # fmt: skip
 def topics(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     return {
         "topics": [
@@ -106,13 +118,17 @@ def topics(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     }
 
 
-@router.get("/topics/{slug}", response_model=TopicArticlePage, name="topic_articles")
+@router.get(
+    "/topics/{slug}", name="topic_articles", response_model=None,
+    responses={**openapi.json_ok(schemas.TopicPage), **openapi.JSON_GET,
+               **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
 def topic_articles(
-    slug: Annotated[str, Path(max_length=100)],
+    slug: TopicSlug,
     request: Request,
     session: ReadSessionDep,
     limit: Limit = 50,
-    before: Before = None,
+    before: Cursor = None,
 ) -> Response:
     """The topic's articles, newest first: `/api/articles?topic=` with the topic named."""
     topic = require_topic(session, slug)
@@ -128,7 +144,10 @@ def topic_articles(
     )  # fmt: skip
 
 
-@router.get("/sources", response_model=SourceList, name="api_sources")
+@router.get(
+    "/sources", name="api_sources", response_model=None,
+    responses={**openapi.json_ok(schemas.SourceList), **openapi.JSON_GET},
+)  # fmt: skip
 def sources(session: ReadSessionDep) -> dict[str, Any]:
     """Every source with its health: last poll, status, error, next poll, recent volume."""
     month_ago = datetime.now(UTC) - timedelta(days=30)
@@ -153,7 +172,11 @@ def sources(session: ReadSessionDep) -> dict[str, Any]:
     }
 
 
-@router.put("/articles/{article_id}/topics", response_model=ArticleOut, name="api_correct")
+@router.put(
+    "/articles/{article_id}/topics", name="api_correct", response_model=None,
+    responses={**openapi.json_ok(schemas.Article), **openapi.WRITE, **openapi.NOT_FOUND,
+               **openapi.JSON_BODY},
+)  # fmt: skip
 def correct_topics(
     article_id: ArticleId, update: TopicsUpdate, session: SessionDep, editor: EditorDep
 ) -> dict[str, Any]:

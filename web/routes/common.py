@@ -4,11 +4,11 @@ lookups that turn a missing thing into the right HTTP error."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from aggregator.digest.view import (
@@ -22,36 +22,45 @@ from aggregator.digest.view import (
 from models import Article, Topic
 from models.queries import get_article, list_topics
 from web.errors import ApiError
+from web.params import MAX_ID, NO_NUL, SEARCH_MAX, SLUG_MAX, TOPIC_SLUG, IsoMoment
 
-# The largest id a 64-bit signed integer column holds: anything beyond is refused as
-# invalid before it reaches the database.
-MAX_ID = 2**63 - 1
-Slug = Annotated[str, StringConstraints(max_length=100)]
+TopicItem = Annotated[
+    str, StringConstraints(max_length=SLUG_MAX, pattern=NO_NUL), Field(json_schema_extra=TOPIC_SLUG)
+]
+SourceItem = Annotated[int, Field(ge=1, le=MAX_ID)] | Literal[""]
 
 
 async def view_filters(
     topic: Annotated[
-        list[Slug],
-        Query(max_length=20, description="Topic slug; repeat for any of several topics."),
+        list[TopicItem],
+        Query(max_length=20, description="A topic's slug; repeat for any of several topics."),
     ] = [],  # noqa: B006 (FastAPI copies a default list per request)
     source: Annotated[
-        list[Annotated[int, Query(ge=1, le=MAX_ID)]],
-        Query(max_length=50, description="Source id; repeat for any of several sources."),
+        list[SourceItem],
+        Query(
+            max_length=50,
+            description="A source's id; repeat for any of several sources; blank: every source.",
+        ),
     ] = [],  # noqa: B006
     q: Annotated[
         str | None,
-        Query(max_length=200, description='Full-text search: words, "a phrase", -word, OR.'),
-    ] = None,
+        Query(
+            max_length=SEARCH_MAX,
+            pattern=NO_NUL,
+            description='Full-text search: words, "a phrase", -word, OR between words.',
+        ),
+    ] = None,  # fmt: skip
     since: Annotated[
-        datetime | None, Query(description="Published at or after (ISO 8601; UTC if no zone).")
+        IsoMoment | None, Query(description="Published at or after (ISO 8601; UTC if no zone).")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Published before (ISO 8601; UTC if no zone).")
+        IsoMoment | None, Query(description="Published before (ISO 8601; UTC if no zone).")
     ] = None,
 ) -> ViewFilters:
+    """The filters every view takes: the page, the feeds and the JSON list alike."""
     return ViewFilters(
         topics=tuple(dict.fromkeys(t for t in topic if t)),
-        sources=tuple(dict.fromkeys(source)),
+        sources=tuple(dict.fromkeys(s for s in source if isinstance(s, int))),
         q=(q or "").strip() or None,
         since=_utc(since),
         until=_utc(until),
@@ -83,6 +92,8 @@ def require_page(
 
 
 def invalid(error: InvalidView) -> ApiError:
+    if error.missing:
+        return ApiError(404, "not_found", f"{error.field}: {error}", **error.details)
     return ApiError(422, "invalid_request", f"{error.field}: {error}", **error.details)
 
 

@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from aggregator.digest.view import PageFound, ViewFilters, load_page
+from web import openapi
 from web.caching import view_response
 from web.deps import ReadSessionDep
 from web.feeds import FORMATS, FeedMeta
+from web.params import TopicSlug
 from web.routes.common import (
     public_url,
     require_page,
@@ -50,17 +52,20 @@ def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -
     )  # fmt: skip
 
 
-@router.get("/feed.rss", name="feed_rss")
+@router.get("/feed.rss", name="feed_rss", response_class=Response,
+            responses={**openapi.RSS_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
 def feed_rss(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "rss")
 
 
-@router.get("/feed.atom", name="feed_atom")
+@router.get("/feed.atom", name="feed_atom", response_class=Response,
+            responses={**openapi.ATOM_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
 def feed_atom(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "atom")
 
 
-@router.get("/feed.json", name="feed_json")
+@router.get("/feed.json", name="feed_json", response_class=Response,
+            responses={**openapi.JSON_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
 def feed_json(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
     return _feed(request, session, filters, "json")
 
@@ -70,16 +75,25 @@ def _topic_feed(request: Request, session: Session, slug: str, kind: str) -> Res
     return _feed(request, session, ViewFilters(topics=(slug,)), kind)
 
 
-@router.get("/topics/{slug}.rss", name="topic_rss")
-def topic_rss(slug: str, request: Request, session: ReadSessionDep) -> Response:
+@router.get(
+    "/topics/{slug}.rss", name="topic_rss", response_class=Response,
+    responses={**openapi.RSS_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
+def topic_rss(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "rss")
 
 
-@router.get("/topics/{slug}.atom", name="topic_atom")
-def topic_atom(slug: str, request: Request, session: ReadSessionDep) -> Response:
+@router.get(
+    "/topics/{slug}.atom", name="topic_atom", response_class=Response,
+    responses={**openapi.ATOM_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
+def topic_atom(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "atom")
 
 
-@router.get("/topics/{slug}.json", name="topic_json")
-def topic_json(slug: str, request: Request, session: ReadSessionDep) -> Response:
+@router.get(
+    "/topics/{slug}.json", name="topic_json", response_class=Response,
+    responses={**openapi.JSON_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
+)  # fmt: skip
+def topic_json(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
     return _topic_feed(request, session, slug, "json")

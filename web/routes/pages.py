@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from aggregator.digest.view import (
     DIGEST_LIMIT,
@@ -17,20 +17,25 @@ from aggregator.digest.view import (
     day_bounds,
 )
 from models.queries import list_sources, topics_with_counts
+from web import openapi
 from web.caching import view_response
 from web.deps import ReadSessionDep
+from web.params import IsoDate
 from web.routes.common import require_page, require_view, view_filters, view_url
 
 router = APIRouter()
 HTML = "text/html; charset=utf-8"
 
 
-@router.get("/", response_class=Response, name="digest")
+@router.get(
+    "/", response_class=HTMLResponse, name="digest",
+    responses={**openapi.HTML_PAGE, **openapi.HTML_NOT_FOUND, **openapi.HTML_INVALID},
+)  # fmt: skip
 def digest_page(
     request: Request,
     session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
-    day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="YYYY-MM-DD, UTC")] = None,
 ) -> Response:
     today = datetime.now(UTC).date()
     shown = day or today
