@@ -18,7 +18,10 @@
    Each feed or JSON route is read once for its ETag and then driven again with
    `If-None-Match`, as `<route> (304)`. A route that answers 404 is reported as not
    available, one without an ETag as such, and the run goes on.
-4. **Reported** as a table (or `--json`): requests/s, p50 and p99 in ms, the ratio of
+4. **Repeated** `--rounds` times (3), every route in each round; a route's ratio to
+   `/healthz` is taken against the health check of its own round, and each figure
+   reported is the median of the rounds.
+5. **Reported** as a table (or `--json`): requests/s, p50 and p99 in ms, the ratio of
    requests/s to `/healthz`'s, wrk's count of non-2xx/3xx responses and of socket errors
    (timeouts past `--timeout` among them), and whether the route meets its target
    (`TARGETS`; a route with failed responses never does).
@@ -38,6 +41,7 @@ import os
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import tempfile
 import time
@@ -222,7 +226,35 @@ def drive(base: str, load: Load) -> list[Result]:
             if status != 304:
                 conditional.note = f"answers {status} to If-None-Match"
             results.append(_driven(conditional, base + route.path, load, headers))
-    return _judged(results)
+    return _with_ratios(results)
+
+
+def drive_rounds(base: str, load: Load, rounds: int) -> list[Result]:
+    """`rounds` runs of every route, each ratio taken against the health check of its own
+    round (the machine's speed drifts between rounds more than between neighbours); then
+    each figure the median of its rounds."""
+    runs = [drive(base, load) for _ in range(rounds)]
+    combined = []
+    for same in zip(*runs, strict=True):
+        result = Result(same[0].route, same[0].kind, note=same[0].note)
+        for name in ("requests_per_second", "p50_ms", "p99_ms", "ratio_to_healthz"):
+            values = [getattr(r, name) for r in same if getattr(r, name) is not None]
+            if values:
+                setattr(result, name, round(statistics.median(values), 3))
+        for name in ("non_2xx_3xx", "socket_errors"):
+            counts = [getattr(r, name) for r in same if getattr(r, name) is not None]
+            if counts:
+                setattr(result, name, sum(counts))
+        combined.append(result)
+    return _judged(combined)
+
+
+def _with_ratios(results: list[Result]) -> list[Result]:
+    healthz = next((r.requests_per_second for r in results if r.kind == "reference"), None)
+    for r in results:
+        if healthz and r.requests_per_second is not None:
+            r.ratio_to_healthz = round(r.requests_per_second / healthz, 3)
+    return results
 
 
 def _unavailable(status: int) -> str:
@@ -230,14 +262,11 @@ def _unavailable(status: int) -> str:
 
 
 def _judged(results: list[Result]) -> list[Result]:
-    healthz = next((r.requests_per_second for r in results if r.kind == "reference"), None)
     for r in results:
         target = TARGETS[r.kind]
         r.target = target.describe()
         if r.requests_per_second is None or r.p99_ms is None:
             continue
-        if healthz:
-            r.ratio_to_healthz = round(r.requests_per_second / healthz, 3)
         if r.kind != "reference":
             r.meets_target = (
                 not r.note and r.non_2xx_3xx == 0 and r.socket_errors == 0
@@ -339,6 +368,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--duration", type=float, default=10, help="seconds a route")
     parser.add_argument("--warmup", type=float, default=1, help="seconds a route, not counted")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of every route; figures are the rounds' medians")  # fmt: skip
     parser.add_argument(
         "--timeout",
         type=float,
@@ -363,9 +394,10 @@ def main() -> None:
         f"{min(load.threads, load.connections)} threads, {load.seconds:g} s a route "
         f"after {load.warmup:g} s of warm-up; {os.cpu_count()} CPUs")  # fmt: skip
     with biowire_serve(path, args.workers) as base:
-        results = drive(base, load)
+        results = drive_rounds(base, load, args.rounds)
     if args.json:
-        run = {"database": str(path), **meta, "workers": args.workers, **asdict(load)}
+        run = {"database": str(path), **meta, "workers": args.workers, "rounds": args.rounds,
+               **asdict(load)}  # fmt: skip
         print(json.dumps({"run": run, "routes": [asdict(r) for r in results]}, indent=2))
     else:
         print_table(results)

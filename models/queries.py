@@ -22,7 +22,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from models.entities import (
@@ -147,10 +158,10 @@ _DATA_VERSION = select(
 )
 
 
-def data_version(session: Session) -> DataVersion:
+def data_version(connection: Session | Connection) -> DataVersion:
     """A value that changes whenever an article is added or changed (its text, its date,
     its tags): the newest id and the newest change stamp, two index lookups."""
-    newest_id, newest_change = session.execute(_DATA_VERSION).one()
+    newest_id, newest_change = connection.execute(_DATA_VERSION).one()
     return newest_id, newest_change
 
 

@@ -23,7 +23,7 @@ from aggregator.taxonomy import default_taxonomy
 from models import make_engine, make_session_factory, session_scope
 from models.queries import list_topics
 from web import openapi, schemas
-from web.caching import ViewCache
+from web.caching import KnownViewsFirst, ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
 from web.routes import api, feeds, pages
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = _templates()
     app.state.view_cache = ViewCache(settings.response_cache_entries)
     app.state.topics = TopicCatalogue()
+    app.add_middleware(KnownViewsFirst, owner=app)
     install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -78,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/healthz", response_model=None,
         responses={**openapi.json_ok(schemas.Health), **openapi.SERVER_ERROR},
     )  # fmt: skip
-    def healthz() -> dict[str, Any]:
+    async def healthz() -> dict[str, Any]:
+        # On the event loop, as the views' version check is (`web.caching`): one trivial
+        # query costs less than the trip to a worker thread.
         with app.state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         # The pid tells which worker answered, when several serve (`--workers`).

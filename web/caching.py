@@ -27,6 +27,10 @@ from time import monotonic
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL, Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aggregator import __version__
 from aggregator.digest.view import PageFound
@@ -46,14 +50,14 @@ def _http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
-def is_fresh(request: Request, etag: str, last_modified: datetime | None) -> bool:
+def is_fresh(headers: Headers, etag: str, last_modified: datetime | None) -> bool:
     """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match, when
     sent, decides; If-Modified-Since only without it)."""
-    if_none_match = request.headers.get("if-none-match")
+    if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
         offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return "*" in offered or etag in offered
-    if_modified_since = request.headers.get("if-modified-since")
+    if_modified_since = headers.get("if-modified-since")
     if if_modified_since and last_modified is not None:
         try:
             since = parsedate_to_datetime(if_modified_since)
@@ -75,13 +79,25 @@ def cache_headers(etag: str, last_modified: datetime | None, cache_control: str
 
 @dataclass
 class KnownView:
-    """A view this worker has answered: its page and ETag, its body once rendered."""
+    """A view this worker has answered: its page, its response headers (ETag among them)
+    and media type, and its body once rendered."""
 
     version: DataVersion
     checked_at: float
     page: PageFound
     etag: str
+    headers: dict[str, str]
+    media_type: str
     body: bytes | None = None
+
+    def response(self, request_headers: Headers) -> Response | None:
+        """The answer to a request holding `request_headers`: 304 when its copy is
+        current, the body when it is rendered, None when it must be rendered first."""
+        if is_fresh(request_headers, self.etag, self.page.last_modified):
+            return Response(status_code=304, headers=self.headers)
+        if self.body is None:
+            return None
+        return Response(content=self.body, media_type=self.media_type, headers=self.headers)
 
 
 class ViewCache:
@@ -91,10 +107,10 @@ class ViewCache:
     def __init__(self, entries: int, ttl: float = VIEW_TTL) -> None:
         self.entries = entries
         self.ttl = ttl
-        self._known: OrderedDict[tuple[str, str], KnownView] = OrderedDict()
+        self._known: OrderedDict[str, KnownView] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str], version: DataVersion) -> KnownView | None:
+    def get(self, key: str, version: DataVersion) -> KnownView | None:
         """The view known under `key`, if it was computed at `version` within the TTL."""
         if self.entries <= 0:
             return None
@@ -107,11 +123,11 @@ class ViewCache:
                 return None
             return known
 
-    def peek(self, key: tuple[str, str]) -> KnownView | None:
+    def peek(self, key: str) -> KnownView | None:
         with self._lock:
             return self._known.get(key)
 
-    def put(self, key: tuple[str, str], known: KnownView) -> None:
+    def put(self, key: str, known: KnownView) -> None:
         if self.entries <= 0:
             return
         with self._lock:
@@ -121,7 +137,7 @@ class ViewCache:
                 self._known.popitem(last=False)
 
 
-def view_response(
+async def view_response(
     request: Request,
     session: Session,
     *,
@@ -138,20 +154,58 @@ def view_response(
     again each time rather than reuse their copy for `max-age`."""
     settings = request.app.state.settings
     cache: ViewCache = request.app.state.view_cache
-    key = (variant, str(request.url))
+    key = str(request.url)
+    # The version is asked on the event loop: one query that two index lookups answer, cheaper
+    # than the trip to a worker thread. Finding and rendering a view go to the thread pool.
     version = data_version(session)
     known = cache.get(key, version)
     if known is None:
-        page = find()
-        etag = make_etag(variant, key[1], page.validator)
+        page = await run_in_threadpool(find)
+        etag = make_etag(variant, key, page.validator)
         before = cache.peek(key)
         body = before.body if before is not None and before.etag == etag else None
-        known = KnownView(version, monotonic(), page, etag, body)
+        cache_control = "no-cache" if revalidate else f"public, max-age={settings.cache_max_age}"
+        headers = cache_headers(etag, page.last_modified, cache_control)
+        known = KnownView(version, monotonic(), page, etag, headers, media_type, body)
         cache.put(key, known)
-    cache_control = "no-cache" if revalidate else f"public, max-age={settings.cache_max_age}"
-    headers = cache_headers(known.etag, known.page.last_modified, cache_control)
-    if is_fresh(request, known.etag, known.page.last_modified):
-        return Response(status_code=304, headers=headers)
-    if known.body is None:
-        known.body = render(known.page)
-    return Response(content=known.body, media_type=media_type, headers=headers)
+    response = known.response(request.headers)
+    if response is None:
+        known.body = await run_in_threadpool(render, known.page)
+        response = known.response(request.headers)
+        assert response is not None
+    return response
+
+
+class KnownViewsFirst:
+    """ASGI middleware: a GET for a view this worker knows, while the data's version
+    stands, is answered here (304, or the remembered body) before routing and parameter
+    parsing, which cost a conditional request several times what it needs. Anything else,
+    and every view not yet known, goes on to the routes, which check the request and
+    remember the view (`view_response`). The answers are the routes' own, byte for byte."""
+
+    def __init__(self, app: ASGIApp, owner: Starlette) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            response = self._known_answer(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _known_answer(self, scope: Scope) -> Response | None:
+        state = self.owner.state
+        cache: ViewCache | None = getattr(state, "view_cache", None)
+        engine = getattr(state, "engine", None)
+        if cache is None or engine is None or cache.entries <= 0:
+            return None
+        known = cache.peek(str(URL(scope=scope)))
+        if known is None:
+            return None
+        with engine.connect() as connection:
+            version = data_version(connection)
+        if known.version != version or monotonic() - known.checked_at > cache.ttl:
+            return None
+        return known.response(Headers(scope=scope))

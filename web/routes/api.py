@@ -72,7 +72,7 @@ def _page_body(request: Request, session: Session, page: PageFound,
     responses={**openapi.json_ok(schemas.ArticlePage), **openapi.JSON_GET, **openapi.NOT_FOUND,
                **openapi.INVALID},
 )  # fmt: skip
-def articles(
+async def articles(
     request: Request,
     session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
@@ -80,7 +80,7 @@ def articles(
     before: Cursor = None,
 ) -> Response:
     """Articles matching every filter, newest first (best match first with `q`)."""
-    return view_response(
+    return await view_response(
         request, session, variant="api", media_type=JSON,
         find=lambda: require_page(session, require_view(request, session, filters), limit, before),
         render=lambda page: _json(_page_body(request, session, page, filters)),
@@ -123,7 +123,7 @@ def topics(request: Request, session: ReadSessionDep) -> dict[str, Any]:
     responses={**openapi.json_ok(schemas.TopicPage), **openapi.JSON_GET,
                **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
 )  # fmt: skip
-def topic_articles(
+async def topic_articles(
     slug: TopicSlug,
     request: Request,
     session: ReadSessionDep,
@@ -131,14 +131,14 @@ def topic_articles(
     before: Cursor = None,
 ) -> Response:
     """The topic's articles, newest first: `/api/articles?topic=` with the topic named."""
-    topic = require_topic(session, slug)
+    topic = require_topic(request, session, slug)
     named = {"topic": {"slug": topic.slug, "name": topic.name}}
 
     def find() -> PageFound:
         return require_page(session, require_view(request, session, ViewFilters(topics=(slug,))),
                      limit, before)  # fmt: skip
 
-    return view_response(
+    return await view_response(
         request, session, variant="api", media_type=JSON, find=find,
         render=lambda page: _json(_page_body(request, session, page, None, **named)),
     )  # fmt: skip

@@ -15,12 +15,13 @@ from aggregator.digest.view import (
     InvalidView,
     PageFound,
     ResolvedView,
+    TopicInfo,
     ViewFilters,
     find_page,
     resolve,
 )
-from models import Article, Topic
-from models.queries import get_article, list_topics
+from models import Article
+from models.queries import get_article
 from web.errors import ApiError
 from web.params import MAX_ID, NO_NUL, SEARCH_MAX, SLUG_MAX, TOPIC_SLUG, IsoMoment
 
@@ -97,8 +98,9 @@ def invalid(error: InvalidView) -> ApiError:
     return ApiError(422, "invalid_request", f"{error.field}: {error}", **error.details)
 
 
-def require_topic(session: Session, slug: str) -> Topic:
-    topics = list_topics(session)
+def require_topic(request: Request, session: Session, slug: str) -> TopicInfo:
+    """The topic `slug` names (a path's: a 404 naming the valid ones when none)."""
+    topics = request.app.state.topics.topics(session)
     for topic in topics:
         if topic.slug == slug:
             return topic

@@ -29,7 +29,7 @@ FEED_ITEMS = 50
 FiltersDep = Annotated[ViewFilters, Depends(view_filters)]
 
 
-def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -> Response:
+async def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -> Response:
     feed_format = FORMATS[kind]
 
     def find() -> PageFound:
@@ -46,7 +46,7 @@ def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -
         )
         return feed_format.render(meta, load_page(session, page))
 
-    return view_response(
+    return await view_response(
         request, session, variant=kind, media_type=feed_format.media_type, find=find,
         render=render,
     )  # fmt: skip
@@ -54,46 +54,46 @@ def _feed(request: Request, session: Session, filters: ViewFilters, kind: str) -
 
 @router.get("/feed.rss", name="feed_rss", response_class=Response,
             responses={**openapi.RSS_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
-def feed_rss(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
-    return _feed(request, session, filters, "rss")
+async def feed_rss(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
+    return await _feed(request, session, filters, "rss")
 
 
 @router.get("/feed.atom", name="feed_atom", response_class=Response,
             responses={**openapi.ATOM_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
-def feed_atom(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
-    return _feed(request, session, filters, "atom")
+async def feed_atom(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
+    return await _feed(request, session, filters, "atom")
 
 
 @router.get("/feed.json", name="feed_json", response_class=Response,
             responses={**openapi.JSON_FEED, **openapi.NOT_FOUND, **openapi.INVALID})  # fmt: skip
-def feed_json(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
-    return _feed(request, session, filters, "json")
+async def feed_json(request: Request, session: ReadSessionDep, filters: FiltersDep) -> Response:
+    return await _feed(request, session, filters, "json")
 
 
-def _topic_feed(request: Request, session: Session, slug: str, kind: str) -> Response:
-    require_topic(session, slug)
-    return _feed(request, session, ViewFilters(topics=(slug,)), kind)
+async def _topic_feed(request: Request, session: Session, slug: str, kind: str) -> Response:
+    require_topic(request, session, slug)
+    return await _feed(request, session, ViewFilters(topics=(slug,)), kind)
 
 
 @router.get(
     "/topics/{slug}.rss", name="topic_rss", response_class=Response,
     responses={**openapi.RSS_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
 )  # fmt: skip
-def topic_rss(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
-    return _topic_feed(request, session, slug, "rss")
+async def topic_rss(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
+    return await _topic_feed(request, session, slug, "rss")
 
 
 @router.get(
     "/topics/{slug}.atom", name="topic_atom", response_class=Response,
     responses={**openapi.ATOM_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
 )  # fmt: skip
-def topic_atom(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
-    return _topic_feed(request, session, slug, "atom")
+async def topic_atom(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
+    return await _topic_feed(request, session, slug, "atom")
 
 
 @router.get(
     "/topics/{slug}.json", name="topic_json", response_class=Response,
     responses={**openapi.JSON_FEED, **openapi.UNKNOWN_TOPIC, **openapi.INVALID},
 )  # fmt: skip
-def topic_json(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
-    return _topic_feed(request, session, slug, "json")
+async def topic_json(slug: TopicSlug, request: Request, session: ReadSessionDep) -> Response:
+    return await _topic_feed(request, session, slug, "json")

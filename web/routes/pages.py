@@ -31,7 +31,7 @@ HTML = "text/html; charset=utf-8"
     "/", response_class=HTMLResponse, name="digest",
     responses={**openapi.HTML_PAGE, **openapi.HTML_NOT_FOUND, **openapi.HTML_INVALID},
 )  # fmt: skip
-def digest_page(
+async def digest_page(
     request: Request,
     session: ReadSessionDep,
     filters: Annotated[ViewFilters, Depends(view_filters)],
@@ -67,5 +67,5 @@ def digest_page(
         template = request.app.state.templates.get_template("digest.html")
         return template.render({"request": request, **context}).encode()
 
-    return view_response(request, session, variant="page", media_type=HTML, find=find,
+    return await view_response(request, session, variant="page", media_type=HTML, find=find,
                          render=render, revalidate=True)  # fmt: skip
