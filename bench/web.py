@@ -125,13 +125,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def biowire_serve(path: Path, workers: int) -> Iterator[str]:
+def biowire_serve(path: Path, workers: int, cache_entries: int | None = None) -> Iterator[str]:
     """`biowire serve` on the database at `path`; yields its base URL once /healthz answers."""
     import httpx
 
     port = _free_port()
     env = dict(os.environ, BIOWIRE_DATABASE_URL=f"sqlite:///{path}", BIOWIRE_HOST="127.0.0.1",
                BIOWIRE_PORT=str(port), BIOWIRE_LOG_LEVEL="WARNING")  # fmt: skip
+    if cache_entries is not None:
+        env["BIOWIRE_RESPONSE_CACHE_ENTRIES"] = str(cache_entries)
     # The host and port go by environment, which every version of `serve` reads;
     # `--workers` only when asked for, since a version without it refuses the option.
     command = [BIOWIRE, "serve", *(["--workers", str(workers)] if workers > 1 else [])]
@@ -376,6 +378,9 @@ def main() -> None:
         default=30,
         help="seconds before wrk gives up on a response (counted as an error)",
     )
+    parser.add_argument("--cache-entries", type=int, default=None,
+                        help="BIOWIRE_RESPONSE_CACHE_ENTRIES of the server (0: every request "
+                        "finds and renders its view)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--explain", action="store_true",
                         help="print each route's query plans instead of driving it")  # fmt: skip
@@ -393,7 +398,7 @@ def main() -> None:
     say(f"`biowire serve` with {args.workers} worker(s); wrk: {load.connections} connections, "
         f"{min(load.threads, load.connections)} threads, {load.seconds:g} s a route "
         f"after {load.warmup:g} s of warm-up; {os.cpu_count()} CPUs")  # fmt: skip
-    with biowire_serve(path, args.workers) as base:
+    with biowire_serve(path, args.workers, args.cache_entries) as base:
         results = drive_rounds(base, load, args.rounds)
     if args.json:
         run = {"database": str(path), **meta, "workers": args.workers, "rounds": args.rounds,
