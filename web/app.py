@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 
 from aggregator import __version__
 from aggregator.database import require_current_schema
@@ -23,7 +22,7 @@ from aggregator.taxonomy import default_taxonomy
 from models import make_engine, make_session_factory, session_scope
 from models.queries import list_topics
 from web import openapi, schemas
-from web.caching import KnownViewsFirst, ViewCache
+from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
 from web.routes import api, feeds, pages
@@ -53,8 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             require_current_schema(engine)
             app.state.engine = engine
             app.state.session_factory = make_session_factory(engine)
+            app.state.version_probe = VersionProbe(engine)
             yield
         finally:
+            probe = getattr(app.state, "version_probe", None)
+            if probe is not None:
+                probe.close()
             engine.dispose()
 
     app = FastAPI(title="Biowire", version=__version__, lifespan=lifespan)
@@ -80,10 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={**openapi.json_ok(schemas.Health), **openapi.SERVER_ERROR},
     )  # fmt: skip
     async def healthz() -> dict[str, Any]:
-        # On the event loop, as the views' version check is (`web.caching`): one trivial
-        # query costs less than the trip to a worker thread.
-        with app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        # On the event loop, on the connection the views' version check uses
+        # (`web.caching.VersionProbe`): one trivial query costs less than a worker thread.
+        app.state.version_probe.ping()
         # The pid tells which worker answered, when several serve (`--workers`).
         return {"status": "ok", "version": __version__, "pid": os.getpid()}
 

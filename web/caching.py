@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from time import monotonic
+from typing import TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +38,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aggregator import __version__
 from aggregator.digest.view import PageFound
 from models.queries import DataVersion, data_version
+
+_T = TypeVar("_T")
 
 # Seconds a remembered view is trusted on the data's version alone.
 VIEW_TTL = 10.0
@@ -100,6 +105,37 @@ class KnownView:
         return Response(content=self.body, media_type=self.media_type, headers=self.headers)
 
 
+class VersionProbe:
+    """The worker's own connection for the version check and the health check, used only
+    on the event loop, in autocommit so that each check sees the latest commit. It never
+    waits for the pool: a request waiting there on the event loop would hold up the very
+    requests that would give a connection back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def _run(self, ask: Callable[[Connection], _T]) -> _T:
+        if self._connection is None:
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            return ask(self._connection)
+        except DBAPIError:
+            self.close()  # a connection the server dropped: a new one next time
+            raise
+
+    def version(self) -> DataVersion:
+        return self._run(data_version)
+
+    def ping(self) -> None:
+        self._run(lambda connection: connection.exec_driver_sql("SELECT 1"))
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+
 class ViewCache:
     """The last `entries` views a worker answered, by variant and address (thread-safe:
     FastAPI runs the routes in a thread pool)."""
@@ -155,9 +191,10 @@ async def view_response(
     settings = request.app.state.settings
     cache: ViewCache = request.app.state.view_cache
     key = str(request.url)
-    # The version is asked on the event loop: one query that two index lookups answer, cheaper
-    # than the trip to a worker thread. Finding and rendering a view go to the thread pool.
-    version = data_version(session)
+    # The version is asked on the event loop (`VersionProbe`): one query that two index
+    # lookups answer, cheaper than the trip to a worker thread. Finding and rendering a
+    # view go to the thread pool, with the request's session.
+    version = request.app.state.version_probe.version()
     known = cache.get(key, version)
     if known is None:
         page = await run_in_threadpool(find)
@@ -198,14 +235,13 @@ class KnownViewsFirst:
     def _known_answer(self, scope: Scope) -> Response | None:
         state = self.owner.state
         cache: ViewCache | None = getattr(state, "view_cache", None)
-        engine = getattr(state, "engine", None)
-        if cache is None or engine is None or cache.entries <= 0:
+        probe: VersionProbe | None = getattr(state, "version_probe", None)
+        if cache is None or probe is None or cache.entries <= 0:
             return None
         known = cache.peek(str(URL(scope=scope)))
         if known is None:
             return None
-        with engine.connect() as connection:
-            version = data_version(connection)
+        version = probe.version()
         if known.version != version or monotonic() - known.checked_at > cache.ttl:
             return None
         return known.response(Headers(scope=scope))

@@ -312,3 +312,16 @@ def test_a_search_ranks_and_marks_the_words_it_found(client: httpx.Client) -> No
     assert nothing["articles"] == [] and "only excludes" in nothing["notice"]
     page = client.get("/", params={"q": '"'})
     assert page.status_code == 200 and "needs at least one word" in page.text
+
+
+def test_many_requests_at_once_never_wait_on_the_event_loop(settings: Settings) -> None:
+    # More requests in flight than the pool holds connections (5 + 10), each finding and
+    # rendering its view: the version check on the event loop has a connection of its
+    # own, so it never waits there for one that only the waiting requests could give back.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with serving(settings.model_copy(update={"response_cache_entries": 0})) as url:
+        paths = [f"/api/articles?limit={n}" for n in range(1, 41)]
+        with httpx.Client(base_url=url, timeout=20) as http, ThreadPoolExecutor(40) as pool:
+            statuses = list(pool.map(lambda p: http.get(p).status_code, paths))
+    assert statuses == [200] * len(paths)
