@@ -60,19 +60,24 @@ def list_(
     from rich.table import Table
     from sqlalchemy import or_, select
 
+    from aggregator.ingest.sources import default_notes
     from models import Source, session_scope
 
     query = select(Source).order_by(Source.id)
     if failing:
         query = query.where(or_(Source.consecutive_failures > 0, Source.disabled_at.is_not(None)))
+    notes = default_notes()  # what each default source covers, from the shipped OPML
     with database(load_settings()) as db, session_scope(db.factory) as session:
         table = Table("id", "source", "last poll", "status", "new", "failures", "next poll",
                       "error / disabled", box=None)  # fmt: skip
         for s in session.scalars(query):
             # Titles and errors come from feeds and servers: shown as text, never as markup.
+            name = escape(s.display_name[:40])
+            if note := notes.get(s.url):
+                name += f"\n[dim]{escape(_shortened(note, 40))}[/]"
             problem = s.disabled_reason and f"[red]disabled:[/] {escape(s.disabled_reason)}"
             table.add_row(
-                str(s.id), escape(s.display_name[:40]), _when(s.last_polled_at),
+                str(s.id), name, _when(s.last_polled_at),
                 str(s.last_status or "-"), str(s.last_new_articles), str(s.consecutive_failures),
                 "-" if s.disabled_at else _when(s.next_poll_at),
                 problem or escape((s.last_error or "")[:80]),
@@ -89,6 +94,10 @@ def enable(source_id: int) -> None:
     with database(load_settings()) as db, session_scope(db.factory) as session:
         source = enable_source(session, source_id)
         console.print(f"enabled #{source.id} {escape(source.url)}")
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _when(moment: object) -> str:

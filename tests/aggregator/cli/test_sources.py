@@ -76,6 +76,19 @@ def test_sources_list_shows_titles_and_errors_as_text_not_markup(
     assert "could not connect [Errno 111] refused" in listed.output
 
 
+def test_sources_list_says_what_a_default_source_covers(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, db: Database
+) -> None:
+    monkeypatch.setenv("BIOWIRE_DATABASE_URL", database_url)
+    eff, other = "https://www.eff.org/rss/updates.xml", "https://elsewhere.example/feed"
+    add_sources(db, eff, other)
+    listed = CliRunner().invoke(app, ["sources", "list"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    # The note of the shipped OPML, shortened under the source's name; none for the other.
+    assert "Electronic Frontier Foundation…" in listed.output
+    assert len([line for line in listed.output.splitlines() if line.strip()]) == 4
+
+
 def test_a_first_poll_trains_the_model_first_and_tags_as_it_parses(
     monkeypatch: pytest.MonkeyPatch, empty_database_url: str, server: LoopbackServer
 ) -> None:
