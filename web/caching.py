@@ -29,7 +29,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, Headers
@@ -175,7 +174,6 @@ class ViewCache:
 
 async def view_response(
     request: Request,
-    session: Session,
     *,
     variant: str,
     media_type: str,
@@ -193,7 +191,7 @@ async def view_response(
     key = str(request.url)
     # The version is asked on the event loop (`VersionProbe`): one query that two index
     # lookups answer, cheaper than the trip to a worker thread. Finding and rendering a
-    # view go to the thread pool, with the request's session.
+    # view go to the thread pool.
     version = request.app.state.version_probe.version()
     known = cache.get(key, version)
     if known is None:

@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 
 from aggregator.digest.items import snippet, source_names, tags_of
 from models import Article
+from web.presenters import rfc3339
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # An empty view has changed never: its `updated` must not be the time of the request,
@@ -100,10 +101,6 @@ def atom_document(meta: FeedMeta, articles: list[Article]) -> bytes:
     _add_entries(generator, meta, articles)
     body: bytes = generator.atom_str(pretty=False)
     return body
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def json_feed_document(meta: FeedMeta, articles: list[Article]) -> bytes:

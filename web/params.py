@@ -19,32 +19,29 @@ MAX_ID = 2**63 - 1
 SLUG_MAX = 100
 SEARCH_MAX = 200
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
+def _only(pattern: str, message: str) -> BeforeValidator:
+    """Refuse a string not wholly matching `pattern` before pydantic reads it: pydantic
+    would also read a number of seconds since 1970 ("0", "0.5") and ISO's other forms,
+    where the document promises these and links carry them."""
+    compiled = re.compile(pattern)
 
-def _iso_date(value: object) -> object:
-    # pydantic would also read a number of seconds since 1970 ("0") and a date in ISO's
-    # other forms; the document promises YYYY-MM-DD, and links carry that.
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
-        raise ValueError("a date is YYYY-MM-DD")
-    return value
+    def check(value: object) -> object:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
 
 
 # A day, as YYYY-MM-DD and nothing else.
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-_ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].+)?")
-
-
-def _iso_moment(value: object) -> object:
-    # As for a day: pydantic would also read "0.5" as seconds since 1970.
-    if isinstance(value, str) and not _ISO_MOMENT.fullmatch(value):
-        raise ValueError("a time is ISO 8601: YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]")
-    return value
-
-
+IsoDate = Annotated[date, _only(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "a date is YYYY-MM-DD")]
 # A moment, as ISO 8601: a date (midnight) or a date and time, UTC when no zone is given.
-IsoMoment = Annotated[datetime, BeforeValidator(_iso_moment)]
+IsoMoment = Annotated[
+    datetime,
+    _only(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].+)?",
+          "a time is ISO 8601: YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][zone]"),
+]  # fmt: skip
 
 # No NUL in a string: PostgreSQL's text cannot hold one, and would fail a query with it.
 NO_NUL = r"^[^\x00]*$"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -12,8 +12,13 @@ from models import Article
 from models.search import MARK_END, MARK_START
 
 
+def rfc3339(moment: datetime) -> str:
+    """A moment as every JSON body, feed and link writes it: RFC 3339, in UTC, with Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
+    return rfc3339(moment) if moment else None
 
 
 def marked(text: str) -> Markup:

@@ -81,7 +81,7 @@ async def articles(
 ) -> Response:
     """Articles matching every filter, newest first (best match first with `q`)."""
     return await view_response(
-        request, session, variant="api", media_type=JSON,
+        request, variant="api", media_type=JSON,
         find=lambda: require_page(session, require_view(request, session, filters), limit, before),
         render=lambda page: _json(_page_body(request, session, page, filters)),
     )  # fmt: skip
@@ -139,7 +139,7 @@ async def topic_articles(
                      limit, before)  # fmt: skip
 
     return await view_response(
-        request, session, variant="api", media_type=JSON, find=find,
+        request, variant="api", media_type=JSON, find=find,
         render=lambda page: _json(_page_body(request, session, page, None, **named)),
     )  # fmt: skip
 

@@ -24,6 +24,7 @@ from models import Article
 from models.queries import get_article
 from web.errors import ApiError
 from web.params import MAX_ID, NO_NUL, SEARCH_MAX, SLUG_MAX, TOPIC_SLUG, IsoMoment
+from web.presenters import rfc3339
 
 TopicItem = Annotated[
     str, StringConstraints(max_length=SLUG_MAX, pattern=NO_NUL), Field(json_schema_extra=TOPIC_SLUG)
@@ -122,13 +123,9 @@ def view_url(request: Request, route: str, filters: ViewFilters, **path: str) ->
     query += [("source", s) for s in filters.sources]
     if filters.q:
         query.append(("q", filters.q))
-    query += [(k, _iso(v)) for k, v in (("since", filters.since), ("until", filters.until)) if v]
+    query += [(k, rfc3339(v)) for k, v in (("since", filters.since), ("until", filters.until)) if v]
     url = str(request.url_for(route, **path))
     return url + "?" + urlencode(query) if query else url
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def public_url(request: Request, url: str) -> str:

@@ -47,7 +47,7 @@ async def _feed(request: Request, session: Session, filters: ViewFilters, kind: 
         return feed_format.render(meta, load_page(session, page))
 
     return await view_response(
-        request, session, variant=kind, media_type=feed_format.media_type, find=find,
+        request, variant=kind, media_type=feed_format.media_type, find=find,
         render=render,
     )  # fmt: skip
 

@@ -67,5 +67,6 @@ async def digest_page(
         template = request.app.state.templates.get_template("digest.html")
         return template.render({"request": request, **context}).encode()
 
-    return await view_response(request, session, variant="page", media_type=HTML, find=find,
-                         render=render, revalidate=True)  # fmt: skip
+    return await view_response(
+        request, variant="page", media_type=HTML, find=find, render=render, revalidate=True
+    )
