@@ -7,9 +7,10 @@ environment. Nothing reads settings at import time.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +34,12 @@ class Settings(BaseSettings):
     allowed_networks: str = Field(
         "",
         description="Comma-separated networks (CIDR) fetches may reach even with the guard on.",
+    )
+
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone (e.g. Europe/London) in which the digest's days begin "
+        "and end, and its times are shown.",
     )
 
     cache_max_age: int = Field(
@@ -81,6 +88,22 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"unknown time zone {name!r}: give an IANA name such as UTC or Europe/Paris"
+            ) from error
+        return name
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """`timezone` as a zone, the digest's days and times are in."""
+        return ZoneInfo(self.timezone)
 
     @property
     def public_base_url(self) -> str:
