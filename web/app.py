@@ -26,6 +26,7 @@ from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
 from web.routes import api, feeds, pages
+from web.security import SecurityHeaders
 
 
 def _templates() -> Jinja2Templates:
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.view_cache = ViewCache(settings.response_cache_entries)
     app.state.topics = TopicCatalogue()
     app.add_middleware(KnownViewsFirst, owner=app)
+    # Added last, so outermost: the answers `KnownViewsFirst` gives get the headers too.
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)
