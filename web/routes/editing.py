@@ -44,8 +44,7 @@ EDITING_OFF = "Editing is switched off on this server: it has no admin token (BI
 SIGNED_OUT = "Sign in to edit topics: you are not signed in, or your session has ended."
 FOREIGN_FORM = "This form was not sent from one of this site's pages."
 STALE_FORM = (
-    "This form belongs to an earlier sign-in, or to none. Go back, reload the page and try "
-    "again."
+    "This form belongs to an earlier sign-in, or to none. Go back, reload the page and try again."
 )
 NO_STORE = {"Cache-Control": "no-store"}
 
