@@ -25,7 +25,8 @@ from web import openapi, schemas
 from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
-from web.routes import api, feeds, pages
+from web.routes import api, editing, feeds, pages
+from web.security import SecurityHeaders
 
 
 def _templates() -> Jinja2Templates:
@@ -35,6 +36,7 @@ def _templates() -> Jinja2Templates:
     templates.env.globals.update(
         version=__version__, tags_of=tags_of, source_names=source_names, snippet=snippet
     )
+    templates.env.globals.update(editing=editing.editing, sign_in_url=editing.sign_in_url)
     return templates
 
 
@@ -66,10 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.view_cache = ViewCache(settings.response_cache_entries)
     app.state.topics = TopicCatalogue()
     app.add_middleware(KnownViewsFirst, owner=app)
+    # Added last, so outermost: the answers `KnownViewsFirst` gives get the headers too.
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(feeds.router)
+    app.include_router(editing.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("web").joinpath("static"))),

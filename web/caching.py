@@ -11,6 +11,12 @@ rendered again only if its own ETag moved. An entry is also found again after `t
 seconds whatever the version says, which bounds how long a change stamped by a clock
 running behind could go unseen. `BIOWIRE_RESPONSE_CACHE_ENTRIES=0` turns the memory off:
 every request then finds and renders its view afresh.
+
+Pages are the same for every reader but not for a signed-in editor, whose pages carry
+their forms (`web.editors`). An editor's page is found and rendered for them alone,
+neither remembered nor reused, and answered `Cache-Control: private, no-store`; every
+page says `Vary: Cookie`, so that no browser or proxy serves a reader's copy to an editor
+or an editor's to a reader.
 """
 
 from __future__ import annotations
@@ -37,11 +43,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aggregator import __version__
 from aggregator.digest.view import PageFound
 from models.queries import DataVersion, data_version
+from web.editors import carries_session_cookie, signed_in
 
 _T = TypeVar("_T")
 
 # Seconds a remembered view is trusted on the data's version alone.
 VIEW_TTL = 10.0
+
+EDITORS_PAGE_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
+
+
+def is_page(media_type: str) -> bool:
+    """Whether a view is a page, which differs for a signed-in editor."""
+    return media_type.startswith("text/html")
 
 
 def make_etag(variant: str, url: str, validator: str) -> str:
@@ -185,7 +199,11 @@ async def view_response(
     the view's page (raising its error when the request is wrong); `render` makes the
     body. 304 when the client's copy is current; the remembered body when this worker has
     it for the page as it is now. With `revalidate` (pages people read), clients ask
-    again each time rather than reuse their copy for `max-age`."""
+    again each time rather than reuse their copy for `max-age`. An editor's page is
+    theirs alone: found and rendered afresh, remembered by no one."""
+    if is_page(media_type) and signed_in(request) is not None:
+        editors_page = await run_in_threadpool(lambda: render(find()))
+        return Response(editors_page, media_type=media_type, headers=EDITORS_PAGE_HEADERS)
     settings = request.app.state.settings
     cache: ViewCache = request.app.state.view_cache
     key = str(request.url)
@@ -201,6 +219,8 @@ async def view_response(
         body = before.body if before is not None and before.etag == etag else None
         cache_control = "no-cache" if revalidate else f"public, max-age={settings.cache_max_age}"
         headers = cache_headers(etag, page.last_modified, cache_control)
+        if is_page(media_type):
+            headers["Vary"] = "Cookie"
         known = KnownView(version, monotonic(), page, etag, headers, media_type, body)
         cache.put(key, known)
     response = known.response(request.headers)
@@ -216,7 +236,9 @@ class KnownViewsFirst:
     stands, is answered here (304, or the remembered body) before routing and parameter
     parsing, which cost a conditional request several times what it needs. Anything else,
     and every view not yet known, goes on to the routes, which check the request and
-    remember the view (`view_response`). The answers are the routes' own, byte for byte."""
+    remember the view (`view_response`). The answers are the routes' own, byte for byte.
+    A page asked for with an editor's cookie goes on too: the route tells whether the
+    cookie is good, and an editor's page is never a remembered one."""
 
     def __init__(self, app: ASGIApp, owner: Starlette) -> None:
         self.app = app
@@ -239,7 +261,10 @@ class KnownViewsFirst:
         known = cache.peek(str(URL(scope=scope)))
         if known is None:
             return None
+        request_headers = Headers(scope=scope)
+        if is_page(known.media_type) and carries_session_cookie(request_headers):
+            return None
         version = probe.version()
         if known.version != version or monotonic() - known.checked_at > cache.ttl:
             return None
-        return known.response(Headers(scope=scope))
+        return known.response(request_headers)

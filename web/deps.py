@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.settings import Settings
 from models import session_scope
+from web.editors import EDITOR, token_matches
 from web.errors import ApiError
 
 
@@ -58,9 +58,9 @@ def require_admin(
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <BIOWIRE_ADMIN_TOKEN>")
-    if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+    if not token_matches(token, settings.admin_token):
         raise ApiError(403, "forbidden", "the bearer token is not valid")
-    return "editor"
+    return EDITOR
 
 
 # "function": the session's transaction ends before the response is sent. FastAPI's
