@@ -36,6 +36,15 @@ def _only(pattern: str, message: str) -> BeforeValidator:
 
 # A day, as YYYY-MM-DD and nothing else.
 IsoDate = Annotated[date, _only(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "a date is YYYY-MM-DD")]
+
+
+def _blank_as_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A day a form may leave blank (an empty `<input type="date">` sends ""): blank is none.
+FormDate = Annotated[IsoDate | None, BeforeValidator(_blank_as_none)]
+
 # A moment, as ISO 8601: a date (midnight) or a date and time, UTC when no zone is given.
 IsoMoment = Annotated[
     datetime,
