@@ -4,6 +4,9 @@ rendered by every front door (the page, RSS, Atom, JSON Feed, the JSON API).
 A view is built in two steps, so that a client asking "has it changed?" costs one indexed
 query: `find_page` reads one page's ids and change stamps and derives the page's
 validator from them; `load_page` reads the articles themselves for the renderers.
+
+The digest page is built the same way over a period (a local day, or a range of days:
+`aggregator.digest.days`): `find_digest`, then `build_digest`.
 """
 
 from __future__ import annotations
@@ -226,10 +229,10 @@ def highlights(session: Session, filters: ViewFilters, ids: Sequence[int]) -> di
 
 @dataclass(frozen=True)
 class DigestFound(PageFound):
-    """A digest page found (see `PageFound`): the article it continues after, if any, and
-    for a day's digest the nearest local days before and after it on which the view has
-    articles. Those days are part of its validator: a page of a day whose next day has
-    just begun has changed."""
+    """A digest page found (see `PageFound`): its period, the article it continues after
+    (if any) and, for a day's digest, the nearest local days before and after it on which
+    the view has articles. Those days are part of its validator: the page of a day whose
+    next day has just begun has changed."""
 
     period: Period = Period(None, None)
     after: int | None = None
@@ -279,9 +282,16 @@ def find_digest(
     if period.day is not None:
         previous_day, next_day = _neighbours(session, view, period, zone)
     return DigestFound(
-        page.rows, page.limit, f"{page.validator}|{previous_day}|{next_day}",
-        page.last_modified, page.notice, period, before, previous_day, next_day,
-    )  # fmt: skip
+        rows=page.rows,
+        limit=page.limit,
+        validator=f"{page.validator}|{previous_day}|{next_day}",
+        last_modified=page.last_modified,
+        notice=page.notice,
+        period=period,
+        after=before,
+        previous_day=previous_day,
+        next_day=next_day,
+    )
 
 
 def _neighbours(
