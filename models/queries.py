@@ -259,9 +259,10 @@ def nearest_published(
     """When the view's closest article strictly before `moment` (or at or after it) was
     published, the view's own `start` and `end` aside; None when it has none there.
 
-    Newest first (or oldest first) on `ix_articles_published_id` from `moment`, stopping at
-    the first article the view keeps. Raises `models.search.SearchQueryError` for a search
-    with nothing to look for."""
+    Asked as a page is: without sources or a search, a walk of `ix_articles_published_id`
+    from `moment` that stops at the first article the view keeps; with them, their
+    articles, sorted (a search's matches are not ranked for this). Raises
+    `models.search.SearchQueryError` for a search with nothing to look for."""
     conditions = _conditions(replace(view, start=None, end=None))
     if view.query is not None and view.query.strip():
         matches = search_matches(session, view.query)
