@@ -7,7 +7,7 @@ environment. Nothing reads settings at import time.
 from __future__ import annotations
 
 import json
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -100,9 +100,11 @@ class Settings(BaseSettings):
             ) from error
         return name
 
-    @cached_property
+    @property
     def zone(self) -> ZoneInfo:
-        """`timezone` as a zone, the digest's days and times are in."""
+        """`timezone` as a zone, the digest's days and times are in. (`ZoneInfo` keeps
+        the zones it has read: no file is read twice. Not cached here, where a copy of
+        these settings with another `timezone` would keep this one's zone.)"""
         return ZoneInfo(self.timezone)
 
     @property

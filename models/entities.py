@@ -90,8 +90,9 @@ class Article(Base):
     published_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # When anything a reader sees of it last changed: its text, its date or its tags. Every
-    # write of those sets it (`touch_articles`); the views' ETags are made from it.
+    # When anything a reader sees of it last changed: its text, its date, its tags or the
+    # sources that carried it. Every write of those sets it (`touch_articles`); the views'
+    # ETags are made from it.
     changed_at: Mapped[datetime | None] = mapped_column(default=utcnow, index=True)
     # The model version that last tagged this article; NULL means "not classified yet".
     classified_by_id: Mapped[int | None] = mapped_column(

@@ -18,9 +18,9 @@ How each filter is asked (EXPLAIN plans in BENCHMARKS.md):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -253,12 +253,24 @@ def sources_with_counts(session: Session, since: datetime) -> list[tuple[Source,
     return [(source, int(count)) for source, count in rows]
 
 
-def nearest_day_with_articles(
-    session: Session, moment: datetime, direction: str
+def nearest_published(
+    session: Session, view: ArticleFilter, moment: datetime, direction: Literal["before", "after"]
 ) -> datetime | None:
-    """The publication time of the closest article strictly before/after `moment`."""
+    """When the view's closest article strictly before `moment` (or at or after it) was
+    published, the view's own `start` and `end` aside; None when it has none there.
+
+    Asked as a page is: without sources or a search, a walk of `ix_articles_published_id`
+    from `moment` that stops at the first article the view keeps; with them, their
+    articles, sorted (a search's matches are not ranked for this). Raises
+    `models.search.SearchQueryError` for a search with nothing to look for."""
+    conditions = _conditions(replace(view, start=None, end=None))
+    if view.query is not None and view.query.strip():
+        matches = search_matches(session, view.query)
+        conditions.append(Article.id.in_(select(matches.c.article_id)))
     if direction == "before":
-        return session.scalar(select(func.max(Article.published_at)).where(
-            Article.published_at < moment))  # fmt: skip
-    return session.scalar(select(func.min(Article.published_at)).where(
-        Article.published_at >= moment))  # fmt: skip
+        conditions.append(Article.published_at < moment)
+        order = Article.published_at.desc()
+    else:
+        conditions.append(Article.published_at >= moment)
+        order = Article.published_at.asc()
+    return session.scalar(select(Article.published_at).where(*conditions).order_by(order).limit(1))

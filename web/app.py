@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -24,24 +24,23 @@ from models.queries import list_topics
 from web import openapi, schemas
 from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
-from web.presenters import marked
+from web.presenters import local_clock, local_time, marked, rfc3339
 from web.routes import api, editing, feeds, pages
 from web.security import SecurityHeaders
 
 
-def _templates() -> Jinja2Templates:
+def _templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(resources.files("web").joinpath("templates")))
-    templates.env.filters["hhmm"] = _hhmm
+    # Times are shown in the site's zone (`BIOWIRE_TIMEZONE`); `<time datetime>` in UTC.
+    templates.env.filters["hhmm"] = partial(local_clock, zone=settings.zone)
+    templates.env.filters["local_time"] = partial(local_time, zone=settings.zone)
+    templates.env.filters["rfc3339"] = rfc3339
     templates.env.filters["marked"] = marked
     templates.env.globals.update(
         version=__version__, tags_of=tags_of, source_names=source_names, snippet=snippet
     )
     templates.env.globals.update(editing=editing.editing, sign_in_url=editing.sign_in_url)
     return templates
-
-
-def _hhmm(moment: datetime | None) -> str:
-    return moment.strftime("%H:%M") if moment else ""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Biowire", version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.templates = _templates()
+    app.state.templates = _templates(settings)
     app.state.view_cache = ViewCache(settings.response_cache_entries)
     app.state.topics = TopicCatalogue()
     app.add_middleware(KnownViewsFirst, owner=app)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 # Ids are 64-bit signed integers in every database Biowire runs on.
 MAX_ID = 2**63 - 1
@@ -36,6 +36,21 @@ def _only(pattern: str, message: str) -> BeforeValidator:
 
 # A day, as YYYY-MM-DD and nothing else.
 IsoDate = Annotated[date, _only(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "a date is YYYY-MM-DD")]
+
+
+def _blank_as_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A day a form may leave blank (an empty `<input type="date">` sends ""): blank is none,
+# as the document says.
+FormDate = Annotated[
+    IsoDate | None,
+    BeforeValidator(_blank_as_none),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"const": ""},
+                              {"type": "null"}]}),
+]  # fmt: skip
+
 # A moment, as ISO 8601: a date (midnight) or a date and time, UTC when no zone is given.
 IsoMoment = Annotated[
     datetime,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -15,6 +15,28 @@ from models.search import MARK_END, MARK_START
 def rfc3339(moment: datetime) -> str:
     """A moment as every JSON body, feed and link writes it: RFC 3339, in UTC, with Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` on the clocks of `zone` (in UTC if they cannot show it: year 1 or 9999)."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment.astimezone(UTC)
+
+
+def local_time(moment: datetime | None, zone: tzinfo) -> str:
+    """A moment as the pages write it, in the site's time zone with the zone's name:
+    "10 Mar 2026, 14:05 JST"."""
+    if moment is None:
+        return ""
+    local = in_zone(moment, zone)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def local_clock(moment: datetime | None, zone: tzinfo) -> str:
+    """A moment's time of day in the site's time zone: "14:05"."""
+    return f"{in_zone(moment, zone):%H:%M}" if moment else ""
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -4,6 +4,9 @@ rendered by every front door (the page, RSS, Atom, JSON Feed, the JSON API).
 A view is built in two steps, so that a client asking "has it changed?" costs one indexed
 query: `find_page` reads one page's ids and change stamps and derives the page's
 validator from them; `load_page` reads the articles themselves for the renderers.
+
+The digest page is built the same way over a period (a local day, or a range of days:
+`aggregator.digest.days`): `find_digest`, then `build_digest`.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, tzinfo
 from time import monotonic
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aggregator.digest.coverage import most_covered
+from aggregator.digest.days import Period, local_day
 from aggregator.errors import BiowireError
-from models import Article, Source, Topic
+from models import Article, Source
 from models.queries import (
     ArticleFilter,
     PageRow,
@@ -28,13 +33,14 @@ from models.queries import (
     cursor_of,
     list_topics,
     load_articles,
-    nearest_day_with_articles,
+    nearest_published,
     page_rows,
     parse_stamp,
 )
 from models.search import SearchQueryError, highlighted_snippets
 
-DIGEST_LIMIT = 500
+DIGEST_LIMIT = 500  # a day's articles on one page
+RANGE_LIMIT = 100  # a range's: grouped by topic, a page is read at one sitting
 UNTAGGED = "Other news"
 
 
@@ -217,7 +223,21 @@ def highlights(session: Session, filters: ViewFilters, ids: Sequence[int]) -> di
     return highlighted_snippets(session, filters.q, ids)
 
 
-# The day's digest.
+# The digest: a period's articles (a local day, or a range), the most covered first, then
+# each under its topic.
+
+
+@dataclass(frozen=True)
+class DigestFound(PageFound):
+    """A digest page found (see `PageFound`): its period, the article it continues after
+    (if any) and, for a day's digest, the nearest local days before and after it on which
+    the view has articles. Those days are part of its validator: the page of a day whose
+    next day has just begun has changed."""
+
+    period: Period = Period(None, None)
+    after: int | None = None
+    previous_day: date | None = None
+    next_day: date | None = None
 
 
 @dataclass
@@ -229,44 +249,91 @@ class DigestGroup:
 
 @dataclass
 class Digest:
-    day: date
+    period: Period
     groups: list[DigestGroup]
+    most_covered: list[Article]
     total: int
     previous_day: date | None
     next_day: date | None
+    # The `before` that continues the digest after this page; None on the last page.
+    next_before: int | None = None
     highlights: dict[int, str] = field(default_factory=dict)
     notice: str | None = None
 
+    @property
+    def day(self) -> date | None:
+        return self.period.day
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    if day == date.max:  # the day after it is past what a datetime can hold
-        return start, datetime.max.replace(tzinfo=UTC)
-    return start, start + timedelta(days=1)
+    def group_of(self, article: Article) -> DigestGroup | None:
+        """The group `article` is listed under."""
+        return next((group for group in self.groups if article in group.articles), None)
 
 
-def build_digest(session: Session, day: date, view: ResolvedView) -> Digest:
-    """The day's articles in `view`, each under its strongest topic (under the strongest
-    of the topics asked for, when the view names topics)."""
-    start, end = day_bounds(day)
-    on_the_day = replace(view.filters, since=start, until=end)
-    page = find_page(session, replace(view, filters=on_the_day), DIGEST_LIMIT)
-    articles = load_page(session, page)
-    groups = _group(articles, list_topics(session), view.filters.topics)
-    before = nearest_day_with_articles(session, start, "before")
-    after = nearest_day_with_articles(session, end, "after")
-    return Digest(
-        day=day,
-        groups=groups,
-        total=len(articles),
-        previous_day=before.date() if before else None,
-        next_day=after.date() if after else None,
-        highlights=highlights(session, view.filters, [a.id for a in articles]),
+def find_digest(
+    session: Session, view: ResolvedView, period: Period, zone: tzinfo, before: int | None = None
+) -> DigestFound:
+    """The page of `view` within `period` that follows article `before`: a day's is up to
+    `DIGEST_LIMIT` articles, a range's up to `RANGE_LIMIT`. The period's bounds stand in
+    for the view's own `since` and `until`, which a range has already taken in."""
+    limit = DIGEST_LIMIT if period.day is not None else RANGE_LIMIT
+    within = replace(view.filters, since=period.since, until=period.until)
+    page = find_page(session, replace(view, filters=within), limit, before)
+    previous_day = next_day = None
+    if period.day is not None:
+        previous_day, next_day = _neighbours(session, view, period, zone)
+    return DigestFound(
+        rows=page.rows,
+        limit=page.limit,
+        validator=f"{page.validator}|{previous_day}|{next_day}",
+        last_modified=page.last_modified,
         notice=page.notice,
+        period=period,
+        after=before,
+        previous_day=previous_day,
+        next_day=next_day,
     )
 
 
-def _group(articles: list[Article], topics: list[Topic], only: Sequence[str]) -> list[DigestGroup]:
+def _neighbours(
+    session: Session, view: ResolvedView, period: Period, zone: tzinfo
+) -> tuple[date | None, date | None]:
+    """The nearest local days before and after `period` with an article in `view`."""
+    assert period.since is not None and period.until is not None
+    wanted = view.article_filter()
+    try:
+        before = nearest_published(session, wanted, period.since, "before")
+        after = nearest_published(session, wanted, period.until, "after")
+    except SearchQueryError:  # a search with nothing to look for finds no day either
+        return None, None
+    return (
+        local_day(before, zone) if before else None,
+        local_day(after, zone) if after else None,
+    )
+
+
+def build_digest(
+    session: Session, view: ResolvedView, found: DigestFound, topics: Sequence[TopicInfo]
+) -> Digest:
+    """The articles of the page `found`, each under its strongest topic (under the
+    strongest of the topics asked for, when the view names topics), and on a first page
+    the most covered of them."""
+    articles = load_page(session, found)
+    return Digest(
+        period=found.period,
+        groups=_group(articles, topics, view.filters.topics),
+        most_covered=most_covered(articles) if found.after is None else [],
+        total=len(articles),
+        previous_day=found.previous_day,
+        next_day=found.next_day,
+        next_before=found.next_before,
+        highlights=highlights(session, view.filters, [a.id for a in articles]),
+        notice=found.notice,
+    )
+
+
+def _group(
+    articles: list[Article], topics: Sequence[TopicInfo], only: Sequence[str]
+) -> list[DigestGroup]:
     groups = {t.slug: DigestGroup(t.slug, t.name) for t in topics}
     other = DigestGroup(None, UNTAGGED)
     for article in articles:

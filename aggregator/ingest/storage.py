@@ -382,6 +382,13 @@ def store_entries(
             [(source_id, guid, new_ids[-article - 1] if article < 0 else article, fetched_at)
              for guid, article in links],
         )  # fmt: skip
+    if result.linked_article_ids:
+        # Which sources carried an article is part of what readers see of it (and how
+        # widely it was covered): the views that show it have changed.
+        for chunk in _chunks(result.linked_article_ids):
+            session.execute(
+                update(_ARTICLES).where(_ARTICLES.c.id.in_(chunk)).values(changed_at=fetched_at)
+            )
     if edits:
         # Edited: new content, and classified again.
         session.execute(

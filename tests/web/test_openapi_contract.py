@@ -77,8 +77,11 @@ def _unknown_cursor(case: Case, response: Any, known_ids: set[int]) -> bool:
         return False
     if int(before) not in known_ids:
         return True
-    message = str(response.json().get("error", {}).get("message", ""))
-    return message.startswith("before:") and "not among the search's matches" in message
+    try:
+        message = str(response.json().get("error", {}).get("message", ""))
+    except ValueError:  # a page's: the error page says it
+        message = response.text
+    return "before: article" in message and "not among the search" in message
 
 
 @schema.parametrize()

@@ -6,8 +6,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from aggregator.digest.view import UNTAGGED, ViewFilters, build_digest, resolve
+from aggregator.digest.days import Period
+from aggregator.digest.view import (
+    UNTAGGED,
+    Digest,
+    TopicCatalogue,
+    ViewFilters,
+    build_digest,
+    find_digest,
+    resolve,
+)
 from aggregator.service import Database
 from models import Article, ArticleTopic, Topic, session_scope
 
@@ -28,6 +38,14 @@ def _article(session, title: str, published: datetime, tags: dict[str, float]) -
         )
 
 
+def _digest_of(session: Session, day: date, filters: ViewFilters) -> Digest:
+    """The digest of `day` (in UTC) as the page builds it: found, then read."""
+    catalogue = TopicCatalogue(ttl=0)
+    view = resolve(session, filters, catalogue)
+    found = find_digest(session, view, Period.of_day(day, UTC), UTC)
+    return build_digest(session, view, found, catalogue.topics(session))
+
+
 def test_a_days_articles_sit_under_their_strongest_topic(db: Database) -> None:
     noon = datetime(2026, 3, 10, 12, tzinfo=UTC)
     with session_scope(db.factory) as session:
@@ -38,7 +56,7 @@ def test_a_days_articles_sit_under_their_strongest_topic(db: Database) -> None:
         _article(session, "next-week", noon + timedelta(days=6), {"digital-id": 0.7})
 
     with session_scope(db.factory) as session:
-        digest = build_digest(session, DAY, resolve(session, ViewFilters()))
+        digest = _digest_of(session, DAY, ViewFilters())
         groups = {group.name: [a.title for a in group.articles] for group in digest.groups}
         slugs = [group.slug for group in digest.groups]
 
@@ -58,9 +76,7 @@ def test_a_topic_filter_keeps_the_topics_articles_only(db: Database) -> None:
         _article(session, "ban", noon, {"sanctions-trade": 0.8})
 
     with session_scope(db.factory) as session:
-        digest = build_digest(
-            session, DAY, resolve(session, ViewFilters(topics=("border-control",)))
-        )
+        digest = _digest_of(session, DAY, ViewFilters(topics=("border-control",)))
         # Filtered by a topic, an article sits under it even where another topic is stronger.
         assert [(g.slug, [a.title for a in g.articles]) for g in digest.groups] == [
             ("border-control", ["gates"])
