@@ -25,7 +25,7 @@ from web import openapi, schemas
 from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
 from web.presenters import marked
-from web.routes import api, feeds, pages
+from web.routes import api, browse, feeds, pages
 
 
 def _templates() -> Jinja2Templates:
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(feeds.router)
+    # After the feeds: `/topics/{slug}` would otherwise also take `/topics/{slug}.rss`.
+    app.include_router(browse.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("web").joinpath("static"))),
