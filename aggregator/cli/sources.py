@@ -108,11 +108,11 @@ def set_url(source_id: int, url: str) -> None:
     from models import session_scope
 
     with database(load_settings()) as db, session_scope(db.factory) as session:
-        source = set_source_url(session, source_id, url)
-        console.print(
-            f"#{source.id} {escape(source.display_name)} now polls {escape(source.url)}, "
-            "at the next run"
-        )
+        moved = set_source_url(session, source_id, url)
+    console.print(
+        f"#{moved.id} moved from {escape(moved.old_url)} to {escape(moved.new_url)}: "
+        "polled at the next run"
+    )
 
 
 @app.command("remove")

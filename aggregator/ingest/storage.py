@@ -288,7 +288,14 @@ def enable_source(session: Session, source_id: int) -> Source:
     return source
 
 
-def set_source_url(session: Session, source_id: int, url: str) -> Source:
+@dataclass(frozen=True)
+class MovedSource:
+    id: int
+    old_url: str
+    new_url: str
+
+
+def set_source_url(session: Session, source_id: int, url: str) -> MovedSource:
     """Poll the source at `url` from now on, as a source new to it: the address is checked
     as `add_source` checks it, and what Biowire knew of the old one (its validators, its
     failures, its last poll, its being disabled) is forgotten, so that the next poll
@@ -306,7 +313,7 @@ def set_source_url(session: Session, source_id: int, url: str) -> Source:
         raise SourceError(
             f"source #{taken} already polls {normalised}: remove source #{source_id} instead"
         )
-    source.url = normalised
+    old_url, source.url = source.url, normalised
     source.etag = source.last_modified = source.body_hash = None
     source.last_polled_at = source.last_status = None
     source.last_error = source.last_error_at = None
@@ -316,7 +323,7 @@ def set_source_url(session: Session, source_id: int, url: str) -> Source:
     source.disabled_at = source.disabled_reason = None
     source.next_poll_at = None  # due at the next poll
     session.flush()
-    return source
+    return MovedSource(source_id, old_url, normalised)
 
 
 @dataclass(frozen=True)

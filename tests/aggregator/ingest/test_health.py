@@ -131,4 +131,3 @@ def test_every_source_with_its_recent_articles_in_one_query_trouble_first(db: Da
     assert broken_health.commands[0] == f"biowire sources set-url {ids['broken']} NEW_URL"
     assert by_id[ids["fresh"]].status is SourceStatus.NEW
     assert [s.id for s in trouble] == [ids["off"], ids["broken"]]
-
