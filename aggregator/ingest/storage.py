@@ -32,7 +32,7 @@ import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -50,7 +50,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from aggregator.errors import BiowireError
-from aggregator.ingest.parse import ParsedEntry
 from aggregator.ingest.results import (
     Changed,
     Failed,
@@ -63,6 +62,11 @@ from aggregator.ingest.urls import canonical_url
 from models import Article, ArticleSource, Source
 from models.base import utcnow
 from models.dialect import insert_rows, select_in
+
+if TYPE_CHECKING:
+    # In annotations only: the sources page reaches this module (through `health` and
+    # `sources`), and a web worker loads no feedparser.
+    from aggregator.ingest.parse import ParsedEntry
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _BATCH = 500
