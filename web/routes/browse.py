@@ -109,8 +109,12 @@ async def sources_page(request: Request, session: ReadSessionDep) -> Response:
     def find() -> PageFound:
         sources = tuple(source_health(session, since))
         polls = [s.last_polled_at for s in sources if s.last_polled_at is not None]
-        digest = hashlib.blake2b(repr((today, sources)).encode(), digest_size=12)
-        return SourcesFound([], 1, digest.hexdigest(), max(polls, default=None), sources=sources)
+        # Everything shown, polls and counts alike, makes the validator.
+        shown = hashlib.blake2b(repr((today, sources)).encode(), digest_size=12)
+        return SourcesFound(
+            rows=[], limit=1, validator=shown.hexdigest(),
+            last_modified=max(polls, default=None), sources=sources,
+        )  # fmt: skip
 
     def render(page: PageFound) -> bytes:
         assert isinstance(page, SourcesFound)
