@@ -42,8 +42,9 @@ class Source(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     body_hash: Mapped[str | None] = mapped_column(String(64))
 
-    # Outcome of the last poll.
-    last_polled_at: Mapped[datetime | None]
+    # Outcome of the last poll. The newest poll of all is part of the data's version
+    # (`models.queries.data_version`), read from the index on every request.
+    last_polled_at: Mapped[datetime | None] = mapped_column(index=True)
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]

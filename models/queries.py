@@ -151,18 +151,21 @@ def parse_stamp(stamp: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-DataVersion = tuple[Any, Any]
+DataVersion = tuple[Any, Any, Any]
 _DATA_VERSION = select(
     select(func.max(Article.id)).scalar_subquery(),
     select(func.max(Article.changed_at)).scalar_subquery(),
+    select(func.max(Source.last_polled_at)).scalar_subquery(),
 )
 
 
 def data_version(connection: Session | Connection) -> DataVersion:
     """A value that changes whenever an article is added or changed (its text, its date,
-    its tags): the newest id and the newest change stamp, two index lookups."""
-    newest_id, newest_change = connection.execute(_DATA_VERSION).one()
-    return newest_id, newest_change
+    its tags) and whenever a poll records how a source fared (the sources page shows it,
+    and a poll that brings nothing new changes no article): the newest id, the newest
+    change stamp and the newest poll, three index lookups."""
+    newest_id, newest_change, newest_poll = connection.execute(_DATA_VERSION).one()
+    return newest_id, newest_change, newest_poll
 
 
 def cursor_of(session: Session, article_id: int) -> Cursor | None:
@@ -228,12 +231,40 @@ def daily_counts(session: Session, slug: str, first: date, last: date) -> dict[d
     return {day: count for day, count in rows if count}
 
 
+def topic_publication_times(
+    session: Session, topic_id: int, start: datetime, end: datetime
+) -> list[datetime]:
+    """When each article carrying the topic was published, from `start` (included) to
+    `end` (excluded), in no particular order: for counts by days that are not UTC days,
+    which `daily_counts` cannot give."""
+    statement = select(Article.published_at).where(
+        Article.published_at >= start,
+        Article.published_at < end,
+        exists()
+        .where(ArticleTopic.article_id == Article.id)
+        .where(ArticleTopic.topic_id == topic_id),
+    )
+    return list(session.scalars(statement))
+
+
 def list_topics(session: Session) -> list[Topic]:
     return list(session.scalars(select(Topic).order_by(Topic.position)))
 
 
 def list_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.id)))
+
+
+def failing_sources(session: Session) -> list[Source]:
+    """The sources whose last poll failed, and the disabled ones: disabled first, then the
+    longest failing, then by id. A digest that comes up short can name them."""
+    return list(
+        session.scalars(
+            select(Source)
+            .where(or_(Source.consecutive_failures > 0, Source.disabled_at.is_not(None)))
+            .order_by(Source.disabled_at.is_(None), Source.consecutive_failures.desc(), Source.id)
+        )
+    )
 
 
 def sources_with_counts(session: Session, since: datetime) -> list[tuple[Source, int]]:

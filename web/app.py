@@ -24,8 +24,8 @@ from models.queries import list_topics
 from web import openapi, schemas
 from web.caching import KnownViewsFirst, VersionProbe, ViewCache
 from web.errors import install_error_handlers
-from web.presenters import local_clock, local_time, marked, rfc3339
-from web.routes import api, editing, feeds, pages
+from web.presenters import local_clock, local_time, marked, rfc3339, web_link
+from web.routes import api, browse, editing, feeds, pages
 from web.security import SecurityHeaders
 
 
@@ -37,7 +37,11 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.filters["rfc3339"] = rfc3339
     templates.env.filters["marked"] = marked
     templates.env.globals.update(
-        version=__version__, tags_of=tags_of, source_names=source_names, snippet=snippet
+        version=__version__,
+        tags_of=tags_of,
+        source_names=source_names,
+        snippet=snippet,
+        web_link=web_link,
     )
     templates.env.globals.update(editing=editing.editing, sign_in_url=editing.sign_in_url)
     return templates
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(editing.router)
+    # After the feeds: `/topics/{slug}` would otherwise also take `/topics/{slug}.rss`.
+    app.include_router(browse.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("web").joinpath("static"))),

@@ -9,6 +9,7 @@ self link equal to the address the feed was asked for.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,16 @@ class FeedFormat:
     render: Callable[[FeedMeta, list[Article]], bytes]
 
 
+# Characters XML 1.0 cannot carry (of the controls, only tab, newline and return): lxml,
+# under feedgen, refuses a whole document for one. A search's words reach the feed's title,
+# and a JSON feed's text may hold them; RSS and Atom leave them out.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def article_id_uri(article: Article) -> str:
     """A stable, unique id for an article in every format: a tag URI (RFC 4151)."""
     return f"tag:biowire,2026:article:{article.id}"
@@ -60,8 +71,8 @@ def _content(article: Article) -> str:
 def _generator(meta: FeedMeta) -> FeedGenerator:
     generator = FeedGenerator()
     generator.id(meta.page_url)
-    generator.title(meta.title)
-    generator.subtitle(meta.description)  # RSS <description>, Atom <subtitle>
+    generator.title(xml_text(meta.title))
+    generator.subtitle(xml_text(meta.description))  # RSS <description>, Atom <subtitle>
     generator.link(href=meta.page_url, rel="alternate")
     generator.link(href=meta.feed_url, rel="self")
     generator.language("en")
@@ -76,17 +87,17 @@ def _add_entries(generator: FeedGenerator, meta: FeedMeta, articles: list[Articl
         entry = generator.add_entry()
         entry.id(article_id_uri(article))
         entry.guid(article_id_uri(article), permalink=False)
-        entry.title(article.title)
+        entry.title(xml_text(article.title))
         entry.link(href=_link(meta, article), rel="alternate")
         entry.published(article.published_at)
         entry.updated(article.updated_at or article.published_at)
         content = _content(article)
         if content:
-            entry.description(content)  # RSS <description>, Atom <summary type="html">
+            entry.description(xml_text(content))  # RSS <description>, Atom <summary>
         if article.author:
-            entry.author(name=article.author)
+            entry.author(name=xml_text(article.author))
         for tag in tags_of(article):
-            entry.category(term=tag.name)
+            entry.category(term=xml_text(tag.name))
 
 
 def rss_document(meta: FeedMeta, articles: list[Article]) -> bytes:

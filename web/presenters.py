@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
@@ -65,3 +66,15 @@ def article_json(article: Article, highlight: str | None = None) -> dict[str, An
             for t in tags_of(article)
         ],
     }
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when a page may link to it (http or https); None for anything else, such as
+    a `javascript:` address a feed gave as its site or an item's link."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None

@@ -1,15 +1,19 @@
-"""`biowire sources`: the feeds Biowire polls, added, imported, exported, listed, enabled."""
+"""`biowire sources`: the feeds Biowire polls, added, imported, exported, listed, enabled,
+given a new address, removed."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from aggregator.cli.common import console, database, load_settings
+
+if TYPE_CHECKING:
+    from aggregator.ingest.storage import SourceFootprint
 
 app = typer.Typer(help="The feeds Biowire polls.", no_args_is_help=True)
 
@@ -94,6 +98,58 @@ def enable(source_id: int) -> None:
     with database(load_settings()) as db, session_scope(db.factory) as session:
         source = enable_source(session, source_id)
         console.print(f"enabled #{source.id} {escape(source.url)}")
+
+
+@app.command("set-url")
+def set_url(source_id: int, url: str) -> None:
+    """Poll the source at a new address (its feed moved): its failures are forgotten and
+    it is polled at the next run, re-enabled if it was disabled."""
+    from aggregator.ingest.storage import set_source_url
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        moved = set_source_url(session, source_id, url)
+    console.print(
+        f"#{moved.id} moved from {escape(moved.old_url)} to {escape(moved.new_url)}: "
+        "polled at the next run"
+    )
+
+
+@app.command("remove")
+def remove(
+    source_id: int,
+    keep_articles: Annotated[
+        bool,
+        typer.Option("--keep-articles", help="Keep every article of the source, with no source."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop polling a source and delete it, with the articles no other source carried
+    (articles another source also carried stay, as that source's)."""
+    from aggregator.ingest.storage import remove_source, source_footprint
+    from models import session_scope
+
+    with database(load_settings()) as db, session_scope(db.factory) as session:
+        footprint = source_footprint(session, source_id)
+        console.print(_removal_plan(footprint, keep_articles))
+        if not yes and not typer.confirm(f"Remove source #{source_id}?"):
+            console.print("nothing removed")
+            raise typer.Exit(1)
+        removed = remove_source(session, source_id, keep_articles)
+    console.print(
+        f"removed #{removed.id} {escape(removed.name)}: {removed.deleted_articles} articles "
+        f"deleted, {removed.kept_articles} kept"
+    )
+
+
+def _removal_plan(footprint: SourceFootprint, keep_articles: bool) -> str:
+    said = f"#{footprint.id} {escape(footprint.name)} carried {footprint.articles} articles"
+    if keep_articles:
+        return f"{said}: all stay ({footprint.only_here} of them with no source)"
+    return (
+        f"{said}: {footprint.only_here} that no other source carried would be deleted, "
+        f"{footprint.shared} that another source carried too stay"
+    )
 
 
 def _shortened(text: str, limit: int) -> str:

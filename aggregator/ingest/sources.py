@@ -3,7 +3,8 @@ the package. Adding a source is `storage.add_source`.
 
 An outline may carry a note on what its feed covers, in OPML 2.0's `description`
 attribute. Sources have no column for it, so the notes live in the OPML files: the shipped
-defaults' notes are written back on export and shown by `biowire sources list`."""
+defaults' notes are written back on export and shown by `biowire sources list` and the
+sources page, with the folder each default sits in."""
 
 from __future__ import annotations
 
@@ -71,14 +72,20 @@ def default_sources() -> list[OutlineFeed]:
     return parse_opml(resources.files("aggregator").joinpath("data/sources.opml").read_bytes())
 
 
-def default_notes() -> dict[str, str]:
-    """The shipped defaults' notes, by canonical feed URL (a source's `url`)."""
-    notes: dict[str, str] = {}
+def default_outlines() -> dict[str, OutlineFeed]:
+    """The shipped defaults' outlines (note and folder among them), by canonical feed URL
+    (a source's `url`)."""
+    outlines: dict[str, OutlineFeed] = {}
     for feed in default_sources():
         url = canonical_url(feed.url)
-        if url and feed.note:
-            notes[url] = feed.note
-    return notes
+        if url:
+            outlines[url] = feed
+    return outlines
+
+
+def default_notes() -> dict[str, str]:
+    """The shipped defaults' notes, by canonical feed URL (a source's `url`)."""
+    return {url: feed.note for url, feed in default_outlines().items() if feed.note}
 
 
 def import_feeds(session: Session, feeds: list[OutlineFeed]) -> int:

@@ -4,7 +4,8 @@ in `models.queries`.)
 
 - Sources: which are due (`due_sources`), and what a refresh changed on each, written in
   bulk by kind (`write_refreshes`): the outcome of `schedule.decide` for each result, and
-  the new URL of a feed that moved for good. Adding and re-enabling sources.
+  the new URL of a feed that moved for good. Adding, re-enabling, moving (a new
+  address) and removing sources.
 - Articles (`store_entries`): each entry is matched, in order, by (source, guid): the
   same item seen again, perhaps edited; then by dedup key (canonical URL, else a
   title+date hash): the same story from another feed, which gains a link to this source;
@@ -31,7 +32,7 @@ import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     case,
+    delete,
     func,
     or_,
     select,
@@ -48,7 +50,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from aggregator.errors import BiowireError
-from aggregator.ingest.parse import ParsedEntry
 from aggregator.ingest.results import (
     Changed,
     Failed,
@@ -59,7 +60,13 @@ from aggregator.ingest.results import (
 )
 from aggregator.ingest.urls import canonical_url
 from models import Article, ArticleSource, Source
+from models.base import utcnow
 from models.dialect import insert_rows, select_in
+
+if TYPE_CHECKING:
+    # In annotations only: the sources page reaches this module (through `health` and
+    # `sources`), and a web worker loads no feedparser.
+    from aggregator.ingest.parse import ParsedEntry
 
 # Keeps IN (...) lists well under SQLite's bound-parameter limit.
 _BATCH = 500
@@ -283,6 +290,114 @@ def enable_source(session: Session, source_id: int) -> Source:
     source.consecutive_failures = 0
     source.next_poll_at = None
     return source
+
+
+@dataclass(frozen=True)
+class MovedSource:
+    id: int
+    old_url: str
+    new_url: str
+
+
+def set_source_url(session: Session, source_id: int, url: str) -> MovedSource:
+    """Poll the source at `url` from now on, as a source new to it: the address is checked
+    as `add_source` checks it, and what Biowire knew of the old one (its validators, its
+    failures, its last poll, its being disabled) is forgotten, so that the next poll
+    fetches the new address in full. The articles it carried stay its own."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise SourceError(f"no source with id {source_id}")
+    normalised = canonical_url(url)
+    if normalised is None:
+        raise SourceError(f"not an http(s) URL: {url!r}")
+    taken = session.scalar(
+        select(Source.id).where(Source.url == normalised, Source.id != source_id)
+    )
+    if taken is not None:
+        raise SourceError(
+            f"source #{taken} already polls {normalised}: remove source #{source_id} instead"
+        )
+    old_url, source.url = source.url, normalised
+    source.etag = source.last_modified = source.body_hash = None
+    source.last_polled_at = source.last_status = None
+    source.last_error = source.last_error_at = None
+    source.consecutive_failures = 0
+    source.last_new_articles = 0
+    source.poll_interval_seconds = None
+    source.disabled_at = source.disabled_reason = None
+    source.next_poll_at = None  # due at the next poll
+    session.flush()
+    return MovedSource(source_id, old_url, normalised)
+
+
+@dataclass(frozen=True)
+class SourceFootprint:
+    """A source's share of the articles: how many it carried, and how many of those
+    another source carried too."""
+
+    id: int
+    name: str
+    articles: int
+    shared: int
+
+    @property
+    def only_here(self) -> int:
+        return self.articles - self.shared
+
+
+def source_footprint(session: Session, source_id: int) -> SourceFootprint:
+    found = session.execute(select(Source.title, Source.url).where(Source.id == source_id)).first()
+    if found is None:
+        raise SourceError(f"no source with id {source_id}")
+    title, url = found
+    carried, shared = _carried_and_shared(source_id)
+    return SourceFootprint(
+        source_id, title or url, _count(session, carried), _count(session, shared)
+    )
+
+
+@dataclass(frozen=True)
+class RemovedSource:
+    id: int
+    name: str
+    deleted_articles: int
+    kept_articles: int
+
+
+def remove_source(session: Session, source_id: int, keep_articles: bool = False) -> RemovedSource:
+    """Delete the source and, unless `keep_articles`, the articles it alone carried; an
+    article another source also carried stays, as that source's. Their tags, search
+    entries and editors' corrections go with the deleted articles (the schema's cascades
+    and triggers)."""
+    footprint = source_footprint(session, source_id)
+    carried, shared = _carried_and_shared(source_id)
+    deleted = 0
+    if not keep_articles:
+        deleted = footprint.only_here
+        session.execute(
+            delete(_ARTICLES).where(_ARTICLES.c.id.in_(carried), _ARTICLES.c.id.not_in(shared))
+        )
+    # The articles that stay no longer name this source: a change their readers see.
+    session.execute(
+        update(_ARTICLES).where(_ARTICLES.c.id.in_(carried)).values(changed_at=utcnow())
+    )
+    # Its links go with it, by the foreign key's cascade. (A statement, not the unit of
+    # work, which would first try to empty the links' `source_id`.)
+    session.execute(delete(_SOURCES).where(_SOURCES.c.id == source_id))
+    return RemovedSource(source_id, footprint.name, deleted, footprint.articles - deleted)
+
+
+def _carried_and_shared(source_id: int) -> tuple[Select[tuple[int]], Select[tuple[int]]]:
+    """The ids of the articles the source carried, and of those another source did too."""
+    carried = select(_LINKS.c.article_id).where(_LINKS.c.source_id == source_id)
+    shared = select(_LINKS.c.article_id).where(
+        _LINKS.c.article_id.in_(carried), _LINKS.c.source_id != source_id
+    )
+    return carried, shared
+
+
+def _count(session: Session, ids: Select[tuple[int]]) -> int:
+    return session.scalar(select(func.count(func.distinct(ids.subquery().c[0])))) or 0
 
 
 def schedule_now(session: Session, source_ids: list[int] | None = None) -> None:

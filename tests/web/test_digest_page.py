@@ -425,6 +425,31 @@ def test_hostile_titles_sources_and_searches_are_shown_as_text(
     assert parse_html(searched).one("#filter-q").get("value") == search
 
 
+def test_only_web_addresses_become_links(settings: Settings, db: Database) -> None:
+    ids = store(db, Story("Scripted link", utc(2026, 3, 10, 9), ("digital-id",)))
+    with session_scope(db.factory) as session:
+        session.get_one(Article, ids["Scripted link"]).url = "javascript:alert(1)"
+    with site(settings) as client:
+        tree = page(client, date="2026-03-10")
+    link = tree.one("article.item").one("h3").one("a")
+    assert link.get("href") == f"#article-{ids['Scripted link']}"
+
+
+def test_the_digest_names_the_sources_that_fail(settings: Settings, db: Database) -> None:
+    store(db, Story("Quiet morning", utc(2026, 3, 10, 9), ("digital-id",), ("Wire",)))
+    with site(settings) as client:
+        assert "sources-failing" not in client.get("/", params={"date": "2026-03-10"}).text
+        with session_scope(db.factory) as session:
+            wire = session.scalars(select(Source).where(Source.title == "Wire")).one()
+            # As a failed poll records it (the poll's time is part of the data's version).
+            wire.consecutive_failures, wire.last_error = 2, "HTTP 404"
+            wire.last_polled_at = datetime.now(UTC)
+        # The same day, the same articles: the notice alone changes the page.
+        notice = page(client, date="2026-03-10").one("p.sources-failing")
+    assert "1 source failed at the last poll" in notice.text and "Wire" in notice.text
+    assert notice.one("a").get("href").endswith("/sources")
+
+
 # --- what assistive technology and a browser without CSS or script get ---------------------
 
 

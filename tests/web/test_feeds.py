@@ -325,3 +325,15 @@ def test_many_requests_at_once_never_wait_on_the_event_loop(settings: Settings) 
         with httpx.Client(base_url=url, timeout=20) as http, ThreadPoolExecutor(40) as pool:
             statuses = list(pool.map(lambda p: http.get(p).status_code, paths))
     assert statuses == [200] * len(paths)
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_a_control_character_in_a_search_leaves_the_feed_well_formed(
+    client: httpx.Client, kind: str
+) -> None:
+    # XML cannot carry it, and the search's words are part of the feed's title.
+    response = client.get(f"/feed.{kind}", params={"q": "gates\x01"})
+    assert response.status_code == 200
+    parsed = _parse(response)
+    assert not parsed.bozo
+    assert parsed.feed.title == "Biowire: matching “gates”"

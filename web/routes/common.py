@@ -26,16 +26,25 @@ from web.errors import ApiError
 from web.params import MAX_ID, NO_NUL, SEARCH_MAX, SLUG_MAX, TOPIC_SLUG, IsoMoment
 from web.presenters import rfc3339
 
-TopicItem = Annotated[
-    str, StringConstraints(max_length=SLUG_MAX, pattern=NO_NUL), Field(json_schema_extra=TOPIC_SLUG)
-]
+# Blank is "every topic" (or source), as the page's filter form sends it.
+TopicItem = (
+    Annotated[
+        str,
+        StringConstraints(max_length=SLUG_MAX, pattern=NO_NUL),
+        Field(json_schema_extra=TOPIC_SLUG),
+    ]
+    | Literal[""]
+)
 SourceItem = Annotated[int, Field(ge=1, le=MAX_ID)] | Literal[""]
 
 
 async def view_filters(
     topic: Annotated[
         list[TopicItem],
-        Query(max_length=20, description="A topic's slug; repeat for any of several topics."),
+        Query(
+            max_length=20,
+            description="A topic's slug; repeat for any of several topics; blank: every topic.",
+        ),
     ] = [],  # noqa: B006 (FastAPI copies a default list per request)
     source: Annotated[
         list[SourceItem],

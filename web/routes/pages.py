@@ -23,7 +23,8 @@ from aggregator.digest.view import (
     build_digest,
     find_digest,
 )
-from models.queries import list_sources
+from models import Source
+from models.queries import failing_sources, list_sources
 from web import openapi
 from web.caching import view_response
 from web.deps import ReadSessionDep
@@ -105,13 +106,20 @@ async def digest_page(
     def resolved() -> ResolvedView:
         return require_view(request, session, filters)
 
+    failing: list[Source] = []
+
     def find() -> PageFound:
         try:
             found = find_digest(session, resolved(), period, zone, before)
         except InvalidView as error:
             raise invalid(error) from error
-        # The page also says which day is today, and shows times in the zone.
-        return replace(found, validator=f"{found.validator}|{today}|{zone.key}")
+        # The page also says which day is today, shows times in the zone, and names the
+        # sources that fail: a digest short of a source is never silently short.
+        failing[:] = failing_sources(session)
+        trouble = ",".join(
+            f"{s.id}:{s.consecutive_failures}:{bool(s.disabled_at)}" for s in failing
+        )
+        return replace(found, validator=f"{found.validator}|{today}|{zone.key}|{trouble}")
 
     def render(found: PageFound) -> bytes:
         assert isinstance(found, DigestFound)
@@ -119,7 +127,7 @@ async def digest_page(
         topics = request.app.state.topics.topics(session)
         digest = build_digest(session, view, found, topics)
         context = _context(request, asked, view, digest, zone, today)
-        context.update(topics=topics, sources=list_sources(session))
+        context.update(topics=topics, sources=list_sources(session), failing=failing)
         template = request.app.state.templates.get_template("digest.html")
         return template.render(context).encode()
 
