@@ -3,6 +3,12 @@ by uvicorn on 127.0.0.1 for each module (on its own copy of one seeded database,
 one module's corrections are not another's data), and a fresh page for each test whose
 problems fail it.
 
+The browser tests run after all the others, in their shuffled order: while Playwright's
+synchronous API is started, the main thread counts as running Playwright's event loop, and
+`asyncio.run` there (a poll in a test) would refuse to start. So the one browser, started
+by the first browser test, lasts to the end of the run without standing in another test's
+way.
+
 Screenshots go to `test-output/browser/` in the checkout (ignored by git), emptied at the
 start of each run and named at its end: a fixed place beside the code that CI and a
 person can both find after the run, where pytest's own temporary folders are deep under
@@ -31,11 +37,17 @@ from tests.fixtures.browser import PageProblems, launched_chromium
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+BROWSER_TESTS = Path(__file__).resolve().parent
 SCREENSHOTS = REPOSITORY_ROOT / "test-output" / "browser"
 # Local pages answer in milliseconds: a selector that waits longer is missing, and the
 # run should say so soon rather than after Playwright's 30 s.
 ACTION_TIMEOUT_MS = 5_000
 NAVIGATION_TIMEOUT_MS = 15_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: pytest-randomly has shuffled the list before this runs.
+    items.sort(key=lambda item: item.path.resolve().is_relative_to(BROWSER_TESTS))
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     problems, page = funcargs.get("problems"), funcargs.get("page")
     if isinstance(problems, PageProblems):
         if page is not None and not page.is_closed():
-            page.evaluate("0")  # a round trip: events already sent are heard first
+            page.wait_for_load_state()  # a round trip: events already sent are heard first
         unexpected = problems.unexpected()
         if unexpected:
             pytest.fail("the page reported problems:\n  " + "\n  ".join(unexpected))

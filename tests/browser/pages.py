@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from tests.fixtures.required import REQUIRE_BROWSER, unavailable
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
     from tests.browser.conftest import Site
 
@@ -34,6 +34,26 @@ def path_of(page: Page) -> str:
     """The page's address from its path on, without the fragment."""
     parts = urlsplit(page.url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def follow(page: Page, link: Locator) -> None:
+    """Click `link` in the middle of its box, as a reader's pointer would, and wait for the
+    page it leads to. (Playwright otherwise aims at the link's first fragment, which for a
+    link that opens with a visually hidden label is that label's 1-pixel box.)"""
+    box = link.bounding_box()
+    assert box is not None, "the link is not shown"
+    with page.expect_navigation():
+        link.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+
+
+def tick(box: Locator) -> None:
+    """Tick a checkbox, first opening the disclosure (`<details>`) that hides it, if any,
+    as a reader would."""
+    if not box.is_visible():
+        closed = box.locator("xpath=ancestor::details[not(@open)]/summary")
+        for summary in reversed(closed.all()):  # the outermost first
+            summary.click()
+    box.check()
 
 
 def sign_in(page: Page, then: str, token: str = ADMIN_TOKEN) -> None:
