@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo serve test lint format bench-poll bench-poll-cli bench-classify bench-web clean
+.PHONY: help install run demo serve test test-browser lint format bench-poll bench-poll-cli bench-classify bench-web clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,9 @@ serve: install ## Serve the web app only
 test: install ## Run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-browser: install ## Run the browser tests only (headless Chromium; screenshots in test-output/browser/)
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,5 +56,5 @@ bench-classify: install ## Classifier benchmark on Reuters-21578
 bench-web: install ## Web benchmark: 200,000 articles served by `biowire serve`, driven by wrk
 	$(BIN)/python -m bench.web --articles 200000 --sources 200
 
-clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+clean: ## Remove the virtualenv, the caches and the test output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info test-output

@@ -1,7 +1,7 @@
-"""The switches of `tests.fixtures.required`, tried for real: the corpus and PostgreSQL
-tests run in a fresh pytest with their parts made missing (the corpus looked for where
-there is none, PostgreSQL on a port nobody listens on), once without the switches and once
-with them, as CI sets them."""
+"""The switches of `tests.fixtures.required`, tried for real: the corpus, PostgreSQL and
+browser tests run in a fresh pytest with their parts made missing (the corpus looked for
+where there is none, PostgreSQL on a port nobody listens on, Chromium at a path with no
+file), once without the switches and once with them, as CI sets them."""
 
 from __future__ import annotations
 
@@ -13,21 +13,27 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.processes import run_pytest
-from tests.fixtures.required import REQUIRE_CORPUS, REQUIRE_POSTGRES
+from tests.fixtures.required import REQUIRE_BROWSER, REQUIRE_CORPUS, REQUIRE_POSTGRES
 
-# PostgreSQL's tests and the corpus's.
-NEEDING_PARTS = ("tests/models/test_postgres.py", "tests/aggregator/ingest/test_corpus.py")
+# PostgreSQL's tests, the corpus's and some of the browser's.
+NEEDING_PARTS = (
+    "tests/models/test_postgres.py",
+    "tests/aggregator/ingest/test_corpus.py",
+    "tests/browser/test_pages.py",
+)
 
 
 @pytest.fixture
 def parts_missing(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment that sends those tests to a missing corpus and a closed port."""
+    """The environment that sends those tests to a missing corpus, a closed port and a
+    browser that is not there."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         port = closed.getsockname()[1]
         yield {
             "BIOWIRE_TEST_CORPUS": str(tmp_path / "no-corpus-here"),
             "BIOWIRE_TEST_POSTGRES_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+            "BIOWIRE_TEST_CHROMIUM": str(tmp_path / "no-chromium-here"),
         }
 
 
@@ -35,10 +41,11 @@ def parts_missing(tmp_path: Path) -> Iterator[dict[str, str]]:
     ("switches", "returncode", "summary", "says"),
     [
         ((), 0, "skipped",
-         ["no PostgreSQL at postgresql+psycopg://", "the shared feed corpus is not at "]),
-        ((REQUIRE_POSTGRES, REQUIRE_CORPUS), 1, "errors",
+         ["no PostgreSQL at postgresql+psycopg://", "the shared feed corpus is not at ",
+          "no Chromium: BIOWIRE_TEST_CHROMIUM="]),
+        ((REQUIRE_POSTGRES, REQUIRE_CORPUS, REQUIRE_BROWSER), 1, "errors",
          [f"{switch}=1 requires it here, so this fails, not skips"
-          for switch in (REQUIRE_POSTGRES, REQUIRE_CORPUS)]),
+          for switch in (REQUIRE_POSTGRES, REQUIRE_CORPUS, REQUIRE_BROWSER)]),
     ],
     ids=["without-switches-skips", "with-switches-fails"],
 )  # fmt: skip
