@@ -14,7 +14,8 @@
    database, host and port by `BIOWIRE_*` variables, driven once `/healthz` answers.
 3. **Driven by wrk** (`apt-get install -y wrk`), one route after another for `--duration`
    seconds each with `--connections` connections, after a `--warmup` run: the health
-   check, the digest page (plain, by topic, searched), and the feeds and JSON of a topic.
+   check, the digest page (plain, by topic, searched), a topic's page, the sources page,
+   and the feeds and JSON of a topic.
    Each feed or JSON route is read once for its ETag and then driven again with
    `If-None-Match`, as `<route> (304)`. A route that answers 404 is reported as not
    available, one without an ETag as such, and the run goes on.
@@ -93,6 +94,8 @@ ROUTES = [
     Route("/", "page"),
     Route(f"/?topic={TOPIC}", "page"),
     Route("/?q=hikvision", "page"),
+    Route(f"/topics/{TOPIC}", "page"),
+    Route("/sources", "page"),
     Route(f"/api/articles?topic={TOPIC}", "feed"),
     Route(f"/topics/{TOPIC}.rss", "feed"),
     Route(f"/feed.json?topic={TOPIC}", "feed"),

@@ -31,9 +31,7 @@ def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     if reflected and compare_to is None:
-        if type_ == "table" and (
-            (name or "").startswith("articles_fts") or name == "search_index_deferrals"
-        ):
+        if type_ == "table" and (name or "").startswith("articles_fts"):
             return False
         if type_ in ("column", "index") and name in _SEARCH_INDEX:
             return False

@@ -38,7 +38,6 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -54,36 +53,6 @@ MAX_TERMS = 32
 SNIPPET_TOKENS = 32
 TITLE_WEIGHT = 10.0
 TEXT_WEIGHT = 1.0
-
-
-@contextmanager
-def indexing_in_bulk(session: Session) -> Iterator[None]:
-    """Index the articles inserted inside this block for search in one statement as it
-    ends, rather than each by a trigger as it is inserted: on SQLite, a statement that
-    writes to the index costs a segment and its merging, so a poll storing thousands of
-    articles is several times cheaper this way (the migration that made it possible,
-    20261207_2330_bulk_search_index, says more).
-    Articles stored before the block, edited or deleted inside it, are handled by the
-    triggers as always. Elsewhere (PostgreSQL's index is a generated column) a no-op.
-
-    Must run inside a transaction that is rolled back if the block raises (as
-    `models.session_scope` does): the row that defers the indexing is written in it."""
-    if dialect_name(session) != "sqlite":
-        yield
-        return
-    # One statement: the transaction takes the write lock and reads the highest id at
-    # once, so every article inserted from here on, by it alone, lies above `above_id`.
-    session.execute(
-        sa.text("INSERT INTO search_index_deferrals SELECT coalesce(max(id), 0) FROM articles")
-    )
-    yield
-    session.execute(
-        sa.text(
-            "INSERT INTO articles_fts(rowid, title, text) SELECT id, title, text FROM articles "
-            "WHERE id > (SELECT above_id FROM search_index_deferrals)"
-        )
-    )
-    session.execute(sa.text("DELETE FROM search_index_deferrals"))
 
 
 class SearchQueryError(ValueError):

@@ -22,7 +22,6 @@ from aggregator.ingest.hooks import AfterStoreHook, StoredArticles, run_after_st
 from aggregator.ingest.results import Changed
 from aggregator.ingest.storage import RefreshWrite, StoreResult, write_refreshes
 from models import session_scope
-from models.search import indexing_in_bulk
 
 log = logging.getLogger("biowire.poll")
 
@@ -35,9 +34,8 @@ def apply_writes(
     session: Session, writes: Sequence[RefreshWrite], hooks: Sequence[AfterStoreHook] = ()
 ) -> list[StoreResult | None]:
     """Write `writes` in `session`'s transaction and run `hooks` on their new articles."""
-    with indexing_in_bulk(session):
-        stored = write_refreshes(session, writes)
-        run_after_store_hooks(session, hooks, new_articles(writes, stored))
+    stored = write_refreshes(session, writes)
+    run_after_store_hooks(session, hooks, new_articles(writes, stored))
     return stored
 
 

@@ -4,7 +4,7 @@ view, and the sources page shows each poll's outcome. Without the index the ques
 reads every source; with it, one index lookup, as the version's other two parts are.
 
 Revision ID: 20261207_2345_source_poll_index
-Revises: 20261207_2330_bulk_search_index
+Revises: 20261207_1900_full_text_search
 Create Date: 2026-12-07 23:45:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261207_2345_source_poll_index"
-down_revision: str | None = "20261207_2330_bulk_search_index"
+down_revision: str | None = "20261207_1900_full_text_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

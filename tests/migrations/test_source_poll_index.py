@@ -18,7 +18,7 @@ from models import make_engine
 from models.queries import data_version
 from tests.fixtures.postgres import scratch_database
 
-PREVIOUS = "20261207_2330_bulk_search_index"
+PREVIOUS = "20261207_1900_full_text_search"
 REVISION = "20261207_2345_source_poll_index"
 POLLED = datetime(2026, 12, 8, 6, 0, tzinfo=UTC)
 

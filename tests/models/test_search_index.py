@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.orm import Session
 from werkzeug import Request, Response
 
 from aggregator.service import Database
 from aggregator.settings import Settings
-from models import Article, make_engine, make_session_factory, session_scope
+from models import Article, make_engine, session_scope
 from models.queries import ArticleFilter, list_articles
-from models.search import indexing_in_bulk
 from tests.aggregator.helpers import add_sources
 from tests.conftest import both_paths, run_poll
 from tests.fixtures.feeds import Item, recent, rss
@@ -114,72 +113,3 @@ def test_a_poll_indexes_new_and_edited_articles(
         assert found(session, "palm scanners") == ["Regulator fines retailer again"]
         assert found(session, "e-gates") == ["Airport trials e-gates"]
         assert_index_matches_the_articles(session)
-
-
-def _article(slug: str, title: str, text: str) -> Article:
-    return Article(
-        dedup_key=f"https://news.example.org/{slug}", title=title, text=text,
-        content_hash="0" * 64, published_at=datetime(2026, 3, 2, tzinfo=UTC),
-    )  # fmt: skip
-
-
-def test_articles_stored_in_bulk_are_indexed_as_the_block_ends(url: str) -> None:
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        session.add_all(
-            [
-                _article("old", "Border queues", "Kiosks at the land crossing."),
-                _article("gone", "Payments pilot", "A palm scanner at tills."),
-            ]
-        )
-    with session_scope(factory) as session:
-        with indexing_in_bulk(session):
-            # Inserted by the driver's executemany, as a poll stores articles.
-            session.execute(
-                insert(Article),
-                [{"dedup_key": f"https://news.example.org/new-{n}", "title": title,
-                  "text": "Enrolment opens.", "content_hash": "0" * 64,
-                  "published_at": datetime(2026, 3, 3, tzinfo=UTC)}
-                 for n, title in enumerate(["Wallet launch", "Passport chips", "Visa rules"])],
-            )  # fmt: skip
-            if url.startswith("sqlite"):  # not indexed yet: the block indexes them as it ends
-                assert found(session, "wallet") == []
-            # A new article edited and another deleted before the block ends; one stored
-            # before the block edited, and one deleted, by the triggers' usual path.
-            session.execute(
-                update(Article).where(Article.title == "Passport chips").values(title="ePassports")
-            )
-            session.execute(delete(Article).where(Article.title == "Visa rules"))
-            session.execute(
-                update(Article).where(Article.title == "Border queues").values(title="Sea ports")
-            )
-            session.execute(delete(Article).where(Article.title == "Payments pilot"))
-    with session_scope(factory) as session:
-        assert found(session, "wallet") == ["Wallet launch"]
-        assert found(session, "epassports") == ["ePassports"]
-        assert found(session, "passport chips") == []
-        assert found(session, "visa") == []
-        assert found(session, "ports") == ["Sea ports"]
-        assert found(session, "border") == []
-        assert found(session, "palm") == []
-        assert_index_matches_the_articles(session)
-        if url.startswith("sqlite"):
-            assert session.scalar(text("SELECT count(*) FROM search_index_deferrals")) == 0
-    engine.dispose()
-
-
-def test_a_bulk_block_that_fails_leaves_the_triggers_indexing(url: str) -> None:
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with pytest.raises(RuntimeError), session_scope(factory) as session:
-        with indexing_in_bulk(session):
-            session.add(_article("lost", "Lost article", "Never committed."))
-            session.flush()
-            raise RuntimeError("the write failed")
-    with session_scope(factory) as session:
-        session.add(_article("later", "Later article", "Stored one by one."))
-    with session_scope(factory) as session:
-        assert found(session, "article") == ["Later article"]
-        assert_index_matches_the_articles(session)
-    engine.dispose()
