@@ -16,7 +16,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from time import monotonic
 
 from sqlalchemy import select
@@ -117,8 +117,9 @@ class ResolvedView:
             start=f.since, end=f.until,
         )  # fmt: skip
 
-    def describe(self) -> str:
-        """A title for the view, e.g. 'Border control, Airports & travel from IDEMIA'."""
+    def describe(self, zone: tzinfo = UTC) -> str:
+        """A title for the view, e.g. 'Border control, Airports & travel from IDEMIA'; its
+        bounds in `zone`, the site's time zone."""
         filters = self.filters
         parts = []
         if self.topics:
@@ -128,12 +129,25 @@ class ResolvedView:
         if filters.q:
             parts.append(f"matching “{filters.q}”")
         if filters.since or filters.until:
-            span = " to ".join(
-                moment.date().isoformat() if moment else "…"
-                for moment in (filters.since, filters.until)
-            )
-            parts.append(f"({span})")
+            first = _bound(filters.since, zone, end=False)
+            last = _bound(filters.until, zone, end=True)
+            parts.append(f"({first} to {last})")
         return " ".join(parts) if parts else "All articles"
+
+
+def _bound(moment: datetime | None, zone: tzinfo, *, end: bool) -> str:
+    """A bound of a view as people say it: a day when it falls at the zone's midnight (an
+    end then names the last day it includes, the one before), else the minute."""
+    if moment is None:
+        return "…"
+    try:
+        local = moment.astimezone(zone)
+    except OverflowError:  # the first or last instant a datetime holds, in a zone beside it
+        local = moment
+    if local.time() != time.min:
+        return f"{local:%Y-%m-%d %H:%M}"
+    day = local.date()
+    return (day - timedelta(days=1) if end and day > date.min else day).isoformat()
 
 
 def resolve(

@@ -345,11 +345,15 @@ def test_a_ranges_feeds_are_the_range_between_the_zones_midnights(
     store(db, *RANGE)
     with site(settings, "Asia/Tokyo") as client:
         tree = page(client, from_="2026-03-09", to="2026-03-10", topic="digital-id")
-    feeds = [link for link in tree.all("link") if link.get("rel") == "alternate"]
+        feeds = [link for link in tree.all("link") if link.get("rel") == "alternate"]
+        rss = client.get(feeds[0].get("href")).text
     assert len(feeds) == 3
     for link in feeds:
         assert query_of(link) == [("since", "2026-03-08T15:00:00Z"), ("topic", "digital-id"),
                                   ("until", "2026-03-10T15:00:00Z")]  # fmt: skip
+        # Named by the days it holds in the site's zone, the last one included.
+        assert "Digital ID (2026-03-09 to 2026-03-10)" in link.get("title")
+    assert "<title>Biowire: Digital ID (2026-03-09 to 2026-03-10)</title>" in rss
 
 
 def test_a_day_keeps_its_feeds_open_ended(settings: Settings, db: Database) -> None:

@@ -37,9 +37,10 @@ async def _feed(request: Request, session: Session, filters: ViewFilters, kind: 
 
     def render(page: PageFound) -> bytes:
         view = require_view(request, session, filters)
+        described = view.describe(request.app.state.settings.zone)
         meta = FeedMeta(
-            title=f"Biowire: {view.describe()}",
-            description=f"Biometrics and digital identity news: {view.describe()}, newest first.",
+            title=f"Biowire: {described}",
+            description=f"Biometrics and digital identity news: {described}, newest first.",
             page_url=public_url(request, view_url(request, "digest", filters)),
             feed_url=public_url(request, str(request.url)),
             updated=page.last_modified,

@@ -165,7 +165,7 @@ def _context(
         "zone": zone.key,
         "zone_abbreviation": days.zone_abbreviation(period.day or today, zone),
         "links": _links(request, asked, digest),
-        "feed_title": feed_view.describe(),
+        "feed_title": feed_view.describe(zone),
         "feeds": {
             kind: view_url(request, f"feed_{kind}", feed_view.filters)
             for kind in ("rss", "atom", "json")

@@ -3,8 +3,10 @@ each under its strongest topic, and the nearest days that have any."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from aggregator.digest.days import Period
 from aggregator.digest.view import (
     UNTAGGED,
     Digest,
+    ResolvedView,
     TopicCatalogue,
     ViewFilters,
     build_digest,
@@ -81,3 +84,23 @@ def test_a_topic_filter_keeps_the_topics_articles_only(db: Database) -> None:
         assert [(g.slug, [a.title for a in g.articles]) for g in digest.groups] == [
             ("border-control", ["gates"])
         ]
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "zone", "said"),
+    [
+        # The zone's midnights are days, the end naming the last day it includes.
+        (datetime(2026, 3, 8, 15, tzinfo=UTC), datetime(2026, 3, 10, 15, tzinfo=UTC),
+         ZoneInfo("Asia/Tokyo"), "(2026-03-09 to 2026-03-10)"),
+        # The same instants in UTC fall mid-day: each is its minute.
+        (datetime(2026, 3, 8, 15, tzinfo=UTC), datetime(2026, 3, 10, 15, tzinfo=UTC),
+         UTC, "(2026-03-08 15:00 to 2026-03-10 15:00)"),
+        (None, datetime(2026, 3, 10, tzinfo=UTC), UTC, "(… to 2026-03-09)"),
+        (datetime(2026, 3, 10, tzinfo=UTC), None, UTC, "(2026-03-10 to …)"),
+    ],
+)  # fmt: skip
+def test_a_views_bounds_are_said_in_the_sites_zone(
+    since: datetime | None, until: datetime | None, zone: tzinfo, said: str
+) -> None:
+    view = ResolvedView(ViewFilters(since=since, until=until), topics=[], sources=[])
+    assert view.describe(zone) == said
