@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from aggregator.digest.days import in_zone
 from aggregator.digest.items import snippet, source_names, tags_of
 from models import Article
 from models.search import MARK_END, MARK_START
@@ -16,14 +17,6 @@ from models.search import MARK_END, MARK_START
 def rfc3339(moment: datetime) -> str:
     """A moment as every JSON body, feed and link writes it: RFC 3339, in UTC, with Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def in_zone(moment: datetime, zone: tzinfo) -> datetime:
-    """`moment` on the clocks of `zone` (in UTC if they cannot show it: year 1 or 9999)."""
-    try:
-        return moment.astimezone(zone)
-    except OverflowError:
-        return moment.astimezone(UTC)
 
 
 def local_time(moment: datetime | None, zone: tzinfo) -> str:

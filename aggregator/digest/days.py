@@ -35,6 +35,14 @@ def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
     return midnight(day, zone), midnight(day + timedelta(days=1), zone)
 
 
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` on the clocks of `zone` (in UTC if they cannot show it: year 1 or 9999)."""
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:
+        return moment.astimezone(UTC)
+
+
 def local_day(moment: datetime, zone: tzinfo) -> date:
     """The day in `zone` that `moment` (aware) falls on."""
     try:

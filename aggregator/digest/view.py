@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aggregator.digest.coverage import most_covered
-from aggregator.digest.days import Period, local_day
+from aggregator.digest.days import Period, in_zone, local_day
 from aggregator.errors import BiowireError
 from models import Article, Source
 from models.queries import (
@@ -140,10 +140,7 @@ def _bound(moment: datetime | None, zone: tzinfo, *, end: bool) -> str:
     end then names the last day it includes, the one before), else the minute."""
     if moment is None:
         return "…"
-    try:
-        local = moment.astimezone(zone)
-    except OverflowError:  # the first or last instant a datetime holds, in a zone beside it
-        local = moment
+    local = in_zone(moment, zone)
     if local.time() != time.min:
         return f"{local:%Y-%m-%d %H:%M}"
     day = local.date()

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
-from aggregator.digest.days import midnight
+from aggregator.digest.days import local_day, midnight
 from aggregator.digest.view import TopicInfo
 from models.queries import daily_counts, topic_publication_times
 
@@ -42,7 +42,7 @@ def count_by_local_day(
     position = {day: index for index, day in enumerate(days)}
     counts = [0] * len(days)
     for moment in moments:
-        index = position.get(moment.astimezone(zone).date())
+        index = position.get(local_day(moment, zone))
         if index is not None:
             counts[index] += 1
     return counts

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.fixtures.required import REQUIRE_BROWSER, unavailable
+from tests.fixtures.browser import browser_module
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -78,15 +78,8 @@ SERIOUS_IMPACTS = ("serious", "critical")
 def accessibility_violations(page: Page) -> list[str]:
     """axe-core's serious and critical findings on the page as it stands, one line each
     (the engine the `axe-playwright-python` package ships, run in the page: no network)."""
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError as error:
-        missing = f"axe-playwright-python is not installed ({error}): pip install -e '.[dev]'"
-    else:
-        missing = None
-    if missing:
-        unavailable(missing, REQUIRE_BROWSER)  # outside the handler: no chained traceback
-    found = Axe().run(page).response["violations"]
+    axe = browser_module("axe_playwright_python.sync_playwright", "axe-playwright-python").Axe
+    found = axe().run(page).response["violations"]
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']}; at "
         + ", ".join(str(node["target"]) for node in violation["nodes"])

@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from aggregator.classify.corrections import UnknownTopics, set_topics
 from aggregator.digest.view import (
     PageFound,
     ViewFilters,
@@ -23,10 +22,10 @@ from models.queries import get_article, sources_with_counts, topics_with_counts
 from web import openapi, schemas
 from web.caching import view_response
 from web.deps import EditorDep, ReadSessionDep, SessionDep
-from web.errors import ApiError
 from web.params import SLUG_MAX, TOPIC_SLUG, ArticleId, Cursor, TopicSlug
 from web.presenters import article_json, iso
 from web.routes.common import (
+    apply_correction,
     require_article,
     require_page,
     require_topic,
@@ -181,13 +180,7 @@ def correct_topics(
     article_id: ArticleId, update: TopicsUpdate, session: SessionDep, editor: EditorDep
 ) -> dict[str, Any]:
     """An editor's ruling on the article's topics (it wins over the model, and trains it)."""
-    require_article(session, article_id)
-    try:
-        set_topics(session, article_id, update.topics, editor=editor)
-    except UnknownTopics as error:
-        raise ApiError(
-            422, "unknown_topics", str(error), unknown=error.unknown, valid_topics=error.valid
-        ) from error
+    apply_correction(session, article_id, update.topics, editor)
     session.flush()
     refreshed = get_article(session, article_id)
     assert refreshed is not None

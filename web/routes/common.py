@@ -11,6 +11,7 @@ from fastapi import Query, Request
 from pydantic import Field, StringConstraints
 from sqlalchemy.orm import Session
 
+from aggregator.classify.corrections import UnknownTopics, set_topics
 from aggregator.digest.view import (
     InvalidView,
     PageFound,
@@ -124,6 +125,19 @@ def require_article(session: Session, article_id: int) -> Article:
     if article is None:
         raise ApiError(404, "not_found", f"no article with id {article_id}")
     return article
+
+
+def apply_correction(session: Session, article_id: int, topics: list[str], editor: str) -> None:
+    """An editor's ruling on an article's topics, as the API and the pages' form both give
+    it: 404 for an article that is not there, 422 naming the valid topics for an unknown
+    one; nothing is written for either."""
+    require_article(session, article_id)
+    try:
+        set_topics(session, article_id, topics, editor=editor)
+    except UnknownTopics as error:
+        raise ApiError(
+            422, "unknown_topics", str(error), unknown=error.unknown, valid_topics=error.valid
+        ) from error
 
 
 def view_url(request: Request, route: str, filters: ViewFilters, **path: str) -> str:

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from aggregator.classify.corrections import UnknownTopics, set_topics
 from aggregator.digest.view import TopicInfo
 from aggregator.settings import Settings
 from web.deps import SessionDep, SettingsDep
@@ -35,7 +34,7 @@ from web.editors import (
 )
 from web.errors import ApiError
 from web.params import ArticleId
-from web.routes.common import require_article
+from web.routes.common import apply_correction
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,13 +100,7 @@ def correct_topics(
     target = local_path(next_page).partition("#")[0]
     request.state.return_to = target
     require_editors_form(request, settings, csrf)
-    require_article(session, article_id)
-    try:
-        set_topics(session, article_id, topic, editor=EDITOR)
-    except UnknownTopics as error:
-        raise ApiError(
-            422, "unknown_topics", str(error), unknown=error.unknown, valid_topics=error.valid
-        ) from error
+    apply_correction(session, article_id, topic, EDITOR)
     return RedirectResponse(f"{target}#article-{article_id}", status_code=303)
 
 
